@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * User interrupts (UINTR): the ioctl interface of /dev/uintr.
+ *
+ * A thread becomes a receiver by registering a handler; it then hands out
+ * vector file descriptors, each of which is the capability to send one user
+ * vector to it.  A sender turns a vector fd into an index in its process's
+ * user-interrupt target table and sends with SENDUIPI.  See
+ * Documentation/uapi.md for the semantics and the errno of every case.
+ */
+#ifndef _UAPI_LINUX_UINTR_H
+#define _UAPI_LINUX_UINTR_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define UINTR_MAX_VECTORS	64	/* user vectors 0..63 */
+#define UINTR_MAX_UITT_ENTRIES	256	/* per process */
+
+/* struct uintr_handler_args.flags */
+#define UINTR_HANDLER_ALT_STACK	(1U << 0)	/* deliver on @stack, not below RSP */
+
+/*
+ * UINTR_REGISTER_HANDLER: make the calling thread a receiver.
+ * @handler:	user-space address of the handler (canonical, below the
+ *		user address limit).
+ * @stack:	with UINTR_HANDLER_ALT_STACK, the top of the alternate stack
+ *		the handler runs on; otherwise must be 0 and the frame is built
+ *		128 bytes below the interrupted RSP (the red zone is kept).
+ * @flags:	UINTR_HANDLER_*; unknown bits are rejected.
+ * @reserved:	must be 0.
+ */
+struct uintr_handler_args {
+	__u64 handler;
+	__u64 stack;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/*
+ * UINTR_CREATE_VECTOR_FD: a new file descriptor (O_CLOEXEC) for user
+ * vector @vector of the calling receiver.  Returns the fd.
+ */
+struct uintr_vector_args {
+	__u32 vector;
+	__u32 flags;		/* must be 0 */
+};
+
+/*
+ * UINTR_REGISTER_SENDER: add a UITT entry of the calling process that
+ * targets the receiver and vector behind @fd.  Returns the index for
+ * SENDUIPI.  Enables SENDUIPI for the calling thread.
+ */
+struct uintr_sender_args {
+	__s32 fd;
+	__u32 flags;		/* must be 0 */
+};
+
+/*
+ * UINTR_REGISTER_SELF: add a UITT entry that targets the calling receiver
+ * itself with @vector.  Returns the index for SENDUIPI.
+ */
+struct uintr_self_args {
+	__u32 vector;
+	__u32 flags;		/* must be 0 */
+};
+
+/* struct uintr_wait_args.flags */
+#define UINTR_WAIT_TIMEOUT	(1U << 0)	/* @timeout_ns is valid */
+
+/*
+ * UINTR_WAIT: block until a user interrupt is pending for the calling
+ * receiver.  Returns 0 once one is pending (it is delivered to the handler
+ * before user code continues), -ETIMEDOUT when the relative timeout
+ * expires, -EINTR when a signal arrives.
+ */
+struct uintr_wait_args {
+	__s64 timeout_ns;
+	__u32 flags;
+	__u32 reserved;		/* must be 0 */
+};
+
+#define UINTR_IOC_MAGIC		0xE7
+
+#define UINTR_REGISTER_HANDLER	_IOW(UINTR_IOC_MAGIC, 0x00, struct uintr_handler_args)
+#define UINTR_UNREGISTER_HANDLER _IO(UINTR_IOC_MAGIC, 0x01)
+#define UINTR_CREATE_VECTOR_FD	_IOW(UINTR_IOC_MAGIC, 0x02, struct uintr_vector_args)
+#define UINTR_REGISTER_SENDER	_IOW(UINTR_IOC_MAGIC, 0x03, struct uintr_sender_args)
+/* The argument is the index returned by UINTR_REGISTER_SENDER/_SELF. */
+#define UINTR_UNREGISTER_SENDER	_IO(UINTR_IOC_MAGIC, 0x04)
+#define UINTR_REGISTER_SELF	_IOW(UINTR_IOC_MAGIC, 0x05, struct uintr_self_args)
+#define UINTR_WAIT		_IOW(UINTR_IOC_MAGIC, 0x06, struct uintr_wait_args)
+
+#endif /* _UAPI_LINUX_UINTR_H */

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Turn a guest's serial log into a verdict.  Counts the TAP results of the
+# selftests and of /init, fails on a test program that exited non-zero, on
+# a run that did not reach its end marker, and on any kernel splat (oops,
+# BUG, WARN, lockdep, RCU, kmemleak) in the kernel log, even if every test
+# passed.
+#
+# Usage: check-log.sh LOG NAME
+# Prints "NAME: N passed, N failed, N skipped" and exits non-zero on failure.
+
+set -euo pipefail
+log=${1:?usage: check-log.sh LOG NAME}
+name=${2:-guest}
+
+tr -d '\r' < "$log" | awk -v name="$name" '
+/^ok [0-9]+ .*# SKIP/		{ skip++; next }
+/^ok [0-9]+ /			{ pass++; next }
+/^not ok [0-9]+ /		{ fail++; failed = failed "\n  " $0; next }
+/^# exit: /			{ if ($4 != 0) { fail++; failed = failed "\n  program " $3 " exited with " $4 } next }
+/^uintr-guest: end/		{ ended = 1 }
+/(------------\[ cut here \]|BUG:|Oops:|WARNING:|Call Trace:|Kernel panic|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|unreferenced object|general protection fault, |stack segment: |double fault)/ {
+	# Kernel log lines carry a timestamp; test output does not.
+	if ($0 ~ /^\[ *[0-9]+\.[0-9]+\]/ || $0 ~ /Kernel panic|unreferenced object/) {
+		splat++
+		if (splat <= 10) splats = splats "\n  " $0
+	}
+}
+END {
+	if (!ended) { fail++; failed = failed "\n  the guest did not reach its end (crash or timeout)" }
+	if (splat) { fail++; failed = failed "\n  kernel splat in the log:" splats }
+	if (pass + fail == 0) { fail++; failed = failed "\n  no test results at all" }
+	printf "%s: %d passed, %d failed, %d skipped\n", name, pass, fail, skip
+	if (fail) { printf "%s failures:%s\n", name, failed; exit 1 }
+}'

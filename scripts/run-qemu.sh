@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the test kernel and an initramfs under QEMU in TCG mode (no UINTR:
+# module load, "no hardware" paths, ioctl validation).  Never uses KVM.
+# Ends when the guest powers off or after the time limit.
+#
+# Usage: run-qemu.sh --kernel BZIMAGE --initrd INITRD --log FILE
+#                    [--cpus N] [--append ARGS] [--timeout SECS]
+# Exit: 0 when the guest ended itself, 124 on timeout.
+
+set -euo pipefail
+
+cpus=2 append="" timeout=300 kernel="" initrd="" logf=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) kernel=$2; shift 2 ;;
+	--initrd) initrd=$2; shift 2 ;;
+	--log) logf=$2; shift 2 ;;
+	--cpus) cpus=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	*) echo "unknown option $1" >&2; exit 2 ;;
+	esac
+done
+[ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$logf" ] || { echo "missing option" >&2; exit 2; }
+
+set +e
+timeout --foreground -k 5 "$timeout" \
+	qemu-system-x86_64 -cpu max -smp "$cpus" -m 512M -no-reboot \
+	-display none -monitor none -serial stdio \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 panic=-1 oops=panic $append" < /dev/null |
+	tee "$logf"
+exit "${PIPESTATUS[0]}"

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the uintr selftests: opening /dev/uintr, telling
+ * whether the kernel runs with user interrupts, and a user-interrupt
+ * handler that counts what it receives.
+ */
+#ifndef UINTR_TEST_H
+#define UINTR_TEST_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <x86gprintrin.h>
+#include <linux/uintr.h>
+
+#define UINTR_DEV "/dev/uintr"
+
+/* The kernel enumerates UINTR in /proc/cpuinfo only when it enabled it. */
+static inline bool uintr_kernel_supported(void)
+{
+	char line[4096];
+	bool found = false;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		found = strstr(line, " uintr ") || strstr(line, " uintr\n");
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static inline int uintr_open(void)
+{
+	return open(UINTR_DEV, O_RDWR | O_CLOEXEC);
+}
+
+/* Counts per user vector, written by the handler. */
+static volatile uint64_t uintr_received[UINTR_MAX_VECTORS];
+static volatile uint64_t uintr_total;
+
+struct __uintr_frame;
+
+static void __attribute__((interrupt, target("general-regs-only")))
+uintr_count_handler(struct __uintr_frame *frame, unsigned long long vector)
+{
+	if (vector < UINTR_MAX_VECTORS)
+		uintr_received[vector]++;
+	uintr_total++;
+}
+
+static inline int uintr_register(int dev, void *handler)
+{
+	struct uintr_handler_args args = {
+		.handler = (uintptr_t)handler,
+	};
+
+	return ioctl(dev, UINTR_REGISTER_HANDLER, &args);
+}
+
+#endif /* UINTR_TEST_H */

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The ioctl ABI of `/dev/uintr` in Rust.
+//!
+//! C header: [`include/uapi/linux/uintr.h`](../../include/uapi/linux/uintr.h)
+//!
+//! Each structure mirrors its C counterpart field by field; the size
+//! assertions below and the selftests (which use the C header) keep the two
+//! in step.
+
+use kernel::{
+    ioctl::{
+        _IO,
+        _IOW, //
+    },
+    transmute::FromBytes,
+};
+
+/// `struct uintr_handler_args`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct HandlerArgs {
+    pub(crate) handler: u64,
+    pub(crate) stack: u64,
+    pub(crate) flags: u32,
+    pub(crate) reserved: u32,
+}
+
+/// `struct uintr_vector_args` and `struct uintr_self_args`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct VectorArgs {
+    pub(crate) vector: u32,
+    pub(crate) flags: u32,
+}
+
+/// `struct uintr_sender_args`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SenderArgs {
+    pub(crate) fd: i32,
+    pub(crate) flags: u32,
+}
+
+/// `struct uintr_wait_args`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct WaitArgs {
+    pub(crate) timeout_ns: i64,
+    pub(crate) flags: u32,
+    pub(crate) reserved: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<HandlerArgs>() == 24);
+const _: () = assert!(core::mem::size_of::<VectorArgs>() == 8);
+const _: () = assert!(core::mem::size_of::<SenderArgs>() == 8);
+const _: () = assert!(core::mem::size_of::<WaitArgs>() == 16);
+
+// SAFETY: All fields are integers, for which every bit pattern is valid, and
+// the layout has no padding (checked by the size assertions above).
+unsafe impl FromBytes for HandlerArgs {}
+// SAFETY: As for `HandlerArgs`.
+unsafe impl FromBytes for VectorArgs {}
+// SAFETY: As for `HandlerArgs`.
+unsafe impl FromBytes for SenderArgs {}
+// SAFETY: As for `HandlerArgs`.
+unsafe impl FromBytes for WaitArgs {}
+
+const MAGIC: u32 = 0xE7;
+
+const REGISTER_HANDLER: u32 = _IOW::<HandlerArgs>(MAGIC, 0x00);
+const UNREGISTER_HANDLER: u32 = _IO(MAGIC, 0x01);
+const CREATE_VECTOR_FD: u32 = _IOW::<VectorArgs>(MAGIC, 0x02);
+const REGISTER_SENDER: u32 = _IOW::<SenderArgs>(MAGIC, 0x03);
+const UNREGISTER_SENDER: u32 = _IO(MAGIC, 0x04);
+const REGISTER_SELF: u32 = _IOW::<VectorArgs>(MAGIC, 0x05);
+const WAIT: u32 = _IOW::<WaitArgs>(MAGIC, 0x06);
+
+/// A decoded `/dev/uintr` command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// `UINTR_REGISTER_HANDLER`.
+    RegisterHandler,
+    /// `UINTR_UNREGISTER_HANDLER`.
+    UnregisterHandler,
+    /// `UINTR_CREATE_VECTOR_FD`.
+    CreateVectorFd,
+    /// `UINTR_REGISTER_SENDER`.
+    RegisterSender,
+    /// `UINTR_UNREGISTER_SENDER`.
+    UnregisterSender,
+    /// `UINTR_REGISTER_SELF`.
+    RegisterSelf,
+    /// `UINTR_WAIT`.
+    Wait,
+}
+
+impl Command {
+    /// Decodes `cmd`, or `None` for a command this device does not know.
+    pub(crate) fn decode(cmd: u32) -> Option<Self> {
+        Some(match cmd {
+            REGISTER_HANDLER => Self::RegisterHandler,
+            UNREGISTER_HANDLER => Self::UnregisterHandler,
+            CREATE_VECTOR_FD => Self::CreateVectorFd,
+            REGISTER_SENDER => Self::RegisterSender,
+            UNREGISTER_SENDER => Self::UnregisterSender,
+            REGISTER_SELF => Self::RegisterSelf,
+            WAIT => Self::Wait,
+            _ => return None,
+        })
+    }
+}
