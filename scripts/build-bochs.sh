@@ -15,6 +15,7 @@
 # Prints the path of the bochs binary on stdout; progress goes to stderr.
 
 set -euo pipefail
+shopt -s inherit_errexit
 . "$(dirname "$0")/lib.sh"
 
 # Upstream release the patch series is written against.
@@ -58,10 +59,9 @@ done
 # trixie Sources index in the private apt lists.
 sources_entry()
 {
-	local index
-	index=$(ls "$APT_DIR"/lists/*_dists_trixie_main_source_Sources* 2>/dev/null | head -n1)
-	[ -n "$index" ] || die "no trixie Sources index in $APT_DIR/lists"
-	/usr/lib/apt/apt-helper cat-file "$index" | awk -v want="$BOCHS_UPSTREAM" '
+	local index=("$APT_DIR"/lists/*_dists_trixie_main_source_Sources*)
+	[ -f "${index[0]}" ] || die "no trixie Sources index in $APT_DIR/lists"
+	/usr/lib/apt/apt-helper cat-file "${index[0]}" | awk -v want="$BOCHS_UPSTREAM" '
 		/^Package: / { pkg = $2; ver = ""; insum = 0; next }
 		pkg != "bochs" { next }
 		/^Version: / { ver = $2; next }
@@ -69,7 +69,7 @@ sources_entry()
 		/^[^ ]/ { insum = 0 }
 		insum && $3 ~ /\.orig\.tar\./ {
 			up = ver; sub(/^[0-9]+:/, "", up); sub(/[+~-].*/, "", up)
-			if (up == want) { print ver, $1, $2, $3; exit }
+			if (up == want && !found) { print ver, $1, $2, $3; found = 1 }
 		}'
 }
 
@@ -110,7 +110,7 @@ key=$( {
 	echo "orig $ORIG_SUM"
 	echo "configure ${CONFIGURE_OPTS[*]}"
 	echo "cflags $BUILD_CFLAGS"
-	echo "compiler $(g++ --version | head -n1)"
+	echo "compiler g++ $(g++ -dumpfullversion)"
 	for p in ${patches[@]+"${patches[@]}"}; do
 		echo "patch $(basename "$p")"
 		cat "$p"
@@ -134,8 +134,11 @@ BUILD=$BOCHS_DIR/build-$key
 rm -rf "$BUILD" "$DEST"
 mkdir -p "$BUILD"
 log "unpacking $(basename "$ORIG")"
-tar -C "$BUILD" -xf "$ORIG"
-SRC=$(find "$BUILD" -mindepth 1 -maxdepth 1 -type d -name 'bochs*' | head -n1)
+tar --no-same-owner -C "$BUILD" -xf "$ORIG"
+SRC=
+for d in "$BUILD"/bochs*/; do
+	[ -d "$d" ] && SRC=${d%/}
+done
 [ -n "$SRC" ] || die "the tarball has no bochs directory"
 
 for p in ${patches[@]+"${patches[@]}"}; do
@@ -159,7 +162,8 @@ log "building bochs ($label) with make -j$JOBS"
 	{ tail -n 30 "$BUILD/make.log" >&2; die "make failed (see $BUILD/make.log)"; }
 (cd "$SRC" && make install > "$BUILD/install.log" 2>&1) ||
 	{ tail -n 30 "$BUILD/install.log" >&2; die "make install failed"; }
-"$DEST/bin/bochs" --help cpu 2>&1 | grep -q sapphire_rapids ||
+models=$("$DEST/bin/bochs" --help cpu 2>&1 || true)
+grep -qw sapphire_rapids <<< "$models" ||
 	die "the built bochs does not offer the sapphire_rapids model"
 {
 	echo "label $label"
