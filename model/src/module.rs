@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's hooks as the model runs them: the real scheme, built on `logic` exactly the way
+//! the kernel module calls it, and the wrong schemes the negative controls must catch.
+//!
+//! A hook gets the model's [`Machine`] to act on (WRMSR, self-IPI, UPID compare-exchange), the
+//! CPU it runs on, and what the kernel hands it. The glue here is as thin as the module's: every
+//! decision comes from `logic`, except in the wrong schemes, where the difference is the point.
+
+use std::sync::atomic::Ordering;
+
+use crate::hw::{msr::Misc, upid::Ndst, xstate::UintrState};
+use crate::logic::{
+    fpu::{CpuMisc, MsrWrite},
+    upid,
+};
+use crate::sdm::{Fault, Machine};
+
+/// The notification vector the series reserves (below the system vectors, 0xeb and up).
+pub(crate) const NOTIFICATION_VECTOR: u8 = 0xea;
+
+/// A receiver, as the module attaches it to a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Receiver {
+    /// The UPID's address.
+    pub(crate) upid_addr: u64,
+    /// The receiver slot (which user vectors belong to it).
+    pub(crate) slot: usize,
+}
+
+/// The hooks' schemes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// The project's scheme, built on `logic`.
+    Real,
+    /// UINV is kept in the image like any other register: registration writes it there with the
+    /// handler, nothing clears the saved copy, nothing disarms, and live registers are trusted to
+    /// still hold UINV.
+    Naive,
+    /// UINV is armed with WRMSR from task_work, which runs before the FPU registers are restored;
+    /// XRSTORS is trusted to find UINV clear because XSAVES cleared it.
+    TaskWork,
+    /// Like the real scheme, but live registers are trusted to still hold UINV unless
+    /// `TIF_NEED_FPU_LOAD` was set, instead of tracking the MSR per CPU.
+    TrustNeedFpuLoad,
+    /// Like the real scheme, but PIR is read before the UPID compare-exchange on the way to user
+    /// space.
+    PirBeforeResume,
+    /// Like the real scheme, but the UPID update on the way to user space leaves ON as it is.
+    KeepOn,
+}
+
+/// The module: its scheme and its per-CPU state.
+pub(crate) struct Module {
+    /// The scheme the hooks follow.
+    pub(crate) scheme: Scheme,
+    /// Per-CPU tracking of IA32_UINTR_MISC.
+    pub(crate) cpus: Vec<CpuMisc>,
+}
+
+/// Returns the notification destination of `cpu`, as the module computes it.
+pub(crate) fn ndst(hw: &Machine, cpu: usize) -> Ndst {
+    let id = hw.cpus[cpu].apic_id;
+    if hw.x2apic {
+        Ndst::X2apic(id)
+    } else {
+        Ndst::Xapic(id as u8)
+    }
+}
+
+/// Executes a WRMSR the logic asked for.
+fn wrmsr(hw: &mut Machine, cpu: usize, write: Option<MsrWrite>) -> Result<(), Fault> {
+    match write {
+        Some(w) => hw.wrmsr(cpu, w.msr, w.value),
+        None => Ok(()),
+    }
+}
+
+/// Runs the module's compare-exchange loop on UPID word 0.
+fn upid_update(hw: &Machine, addr: u64, f: impl Fn(u64) -> u64) {
+    if let Some(cell) = hw.upid(addr) {
+        // The closure never fails, so the loop always ends with a write.
+        let _ = cell
+            .upid
+            .status
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| Some(f(s)));
+    }
+}
+
+/// Reads PIR.
+fn upid_pir(hw: &Machine, addr: u64) -> u64 {
+    hw.upid(addr)
+        .map_or(0, |cell| cell.upid.pir.load(Ordering::SeqCst))
+}
+
+impl Module {
+    /// Returns the module, loaded on a machine with `cpus` CPUs.
+    pub(crate) fn new(scheme: Scheme, cpus: usize) -> Self {
+        Self {
+            scheme,
+            cpus: vec![CpuMisc::new(); cpus],
+        }
+    }
+
+    /// Hook `after_xsaves`.
+    pub(crate) fn after_xsaves(&mut self, cpu: usize, image: Option<&mut UintrState>) {
+        match self.scheme {
+            Scheme::Naive => {}
+            _ => self.cpus[cpu].after_xsaves(image),
+        }
+    }
+
+    /// Hook `before_xrstors`.
+    pub(crate) fn before_xrstors(
+        &mut self,
+        hw: &mut Machine,
+        cpu: usize,
+        image: Option<&UintrState>,
+    ) -> Result<(), Fault> {
+        match self.scheme {
+            Scheme::Naive => Ok(()),
+            Scheme::TaskWork => {
+                // XSAVES cleared UINV, so only the tracking is brought up to date.
+                let _ = self.cpus[cpu].before_xrstors(image);
+                Ok(())
+            }
+            _ => {
+                let write = self.cpus[cpu].before_xrstors(image);
+                wrmsr(hw, cpu, write)
+            }
+        }
+    }
+
+    /// The task_work callback of the `TaskWork` scheme: runs on the way to user space before the
+    /// FPU registers are restored.
+    pub(crate) fn task_work(&mut self, hw: &mut Machine, cpu: usize) -> Result<(), Fault> {
+        if self.scheme != Scheme::TaskWork {
+            return Ok(());
+        }
+        let write = self.cpus[cpu].arm_for_user(None, NOTIFICATION_VECTOR);
+        wrmsr(hw, cpu, write)
+    }
+
+    /// Hook `exit_to_user` for a receiver. `image` is `None` when the registers are live and
+    /// final; `need_fpu_load` is the task's `TIF_NEED_FPU_LOAD` when the hook runs. `race` runs
+    /// between the UPID compare-exchange and the read of PIR, standing for a sender on another
+    /// CPU.
+    pub(crate) fn exit_to_user(
+        &mut self,
+        hw: &mut Machine,
+        cpu: usize,
+        receiver: Receiver,
+        image: Option<&mut UintrState>,
+        need_fpu_load: bool,
+        race: &mut dyn FnMut(&mut Machine),
+    ) -> Result<(), Fault> {
+        let dest = ndst(hw, cpu);
+        let pir = if self.scheme == Scheme::PirBeforeResume {
+            let pir = upid_pir(hw, receiver.upid_addr);
+            race(hw);
+            upid_update(hw, receiver.upid_addr, |s| upid::resume(s, dest));
+            pir
+        } else if self.scheme == Scheme::KeepOn {
+            upid_update(hw, receiver.upid_addr, |s| {
+                upid::resume(s, dest) | (s & crate::sdm::UPID_ON)
+            });
+            race(hw);
+            upid_pir(hw, receiver.upid_addr)
+        } else {
+            upid_update(hw, receiver.upid_addr, |s| upid::resume(s, dest));
+            race(hw);
+            upid_pir(hw, receiver.upid_addr)
+        };
+        if upid::replay_needed(pir) {
+            hw.ipi(cpu, NOTIFICATION_VECTOR);
+        }
+        let v = NOTIFICATION_VECTOR;
+        match (self.scheme, image) {
+            (Scheme::TaskWork, _) => Ok(()),
+            (Scheme::Naive, Some(image)) => {
+                let _ = self.cpus[cpu].arm_for_user(Some(image), v);
+                Ok(())
+            }
+            (Scheme::Naive, None) => Ok(()),
+            (Scheme::TrustNeedFpuLoad, None) if !need_fpu_load => Ok(()),
+            (Scheme::TrustNeedFpuLoad, None) => {
+                // The registers were saved, so UINV is clear; the rest of the MSR is read back.
+                let misc = hw.cpus[cpu].misc;
+                hw.wrmsr(cpu, 0x988, misc | u64::from(v) << 32)
+            }
+            (_, image) => {
+                let write = self.cpus[cpu].arm_for_user(image, v);
+                wrmsr(hw, cpu, write)
+            }
+        }
+    }
+
+    /// The end of the register call, with the image about to be loaded on the way back.
+    pub(crate) fn registered(&self, image: &mut UintrState) {
+        if self.scheme == Scheme::Naive {
+            // UINV is part of the receiver's state, like the handler.
+            image.misc = Misc::from_raw(image.misc)
+                .with_uinv(NOTIFICATION_VECTOR)
+                .raw();
+        }
+    }
+
+    /// Hook `switch_out` for a receiver.
+    pub(crate) fn switch_out(&mut self, hw: &Machine, receiver: Receiver) {
+        upid_update(hw, receiver.upid_addr, upid::suspend);
+    }
+
+    /// A receiver lets its UPID go (hooks `task_exit`, `task_exec`, and the unregister call).
+    pub(crate) fn release(
+        &mut self,
+        hw: &mut Machine,
+        cpu: usize,
+        receiver: Receiver,
+    ) -> Result<(), Fault> {
+        upid_update(hw, receiver.upid_addr, upid::suspend);
+        match self.scheme {
+            Scheme::Naive => Ok(()),
+            _ => {
+                let write = self.cpus[cpu].disarm();
+                wrmsr(hw, cpu, write)
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `hw` and `logic` against the SDM restatement in `sdm`, value by value.
+//!
+//! The compile-time asserts in `hw` pin sizes and offsets; these tests pin the bit fields, the
+//! argument checks and the single-step behaviour of the UINV state machine.
+
+use proptest::prelude::*;
+
+use crate::hw::{
+    msr::Misc,
+    uitt::{UittEntry, UserVector},
+    upid::{Ndst, UpidStatus},
+    xstate::UintrState,
+};
+use crate::logic::{fpu::CpuMisc, image, uitt, upid, Invalid};
+use crate::sdm::{self, Machine};
+use crate::world::USER_LIMIT;
+
+proptest! {
+    /// UINV and UITTSZ sit where the SDM puts them; the MSR part drops UIF and reserved bits.
+    #[test]
+    fn misc_fields_match_the_sdm(raw in any::<u64>(), v in any::<u8>(), n in any::<u32>()) {
+        let m = Misc::from_raw(raw);
+        prop_assert_eq!(m.uinv(), sdm::misc_uinv(raw));
+        let w = m.with_uinv(v).raw();
+        prop_assert_eq!(sdm::misc_uinv(w), v);
+        prop_assert_eq!(w & !(0xff << 32), raw & !(0xff << 32));
+        let u = m.with_uittsz(n).raw();
+        prop_assert_eq!(u & sdm::MISC_UITTSZ, u64::from(n));
+        prop_assert_eq!(u & !sdm::MISC_UITTSZ, raw & !sdm::MISC_UITTSZ);
+        let p = m.msr_part().raw();
+        prop_assert_eq!(p & sdm::MISC_MSR_RESERVED, 0);
+        prop_assert_eq!(p, raw & !sdm::MISC_MSR_RESERVED);
+    }
+
+    /// UPID word 0 transitions change only their own fields.
+    #[test]
+    fn upid_transitions_match_the_sdm(raw in any::<u64>(), id in any::<u32>(), v in any::<u8>()) {
+        let x2 = upid::resume(raw, Ndst::X2apic(id));
+        prop_assert_eq!(x2 >> sdm::UPID_NDST_SHIFT, u64::from(id));
+        prop_assert_eq!(x2 & (sdm::UPID_ON | sdm::UPID_SN), 0);
+        prop_assert_eq!(x2 & 0xffff_fffc, raw & 0xffff_fffc);
+        let xa = upid::resume(raw, Ndst::Xapic(id as u8));
+        prop_assert_eq!(xa >> 32, u64::from(id as u8) << 8);
+        let s = upid::suspend(raw);
+        prop_assert_eq!(s, raw | sdm::UPID_SN);
+        let i = upid::initial(v, Ndst::X2apic(id));
+        prop_assert_eq!((i >> sdm::UPID_NV_SHIFT) as u8, v);
+        prop_assert_eq!(i & sdm::UPID_RESERVED, 0);
+        prop_assert_eq!(i & (sdm::UPID_ON | sdm::UPID_SN), sdm::UPID_SN);
+        prop_assert_eq!(UpidStatus::ZERO.with_on(true).raw(), sdm::UPID_ON);
+    }
+
+    /// The module's NDST names the CPU the SDM's notification goes to, in both APIC modes.
+    #[test]
+    fn ndst_routes_to_the_right_cpu(x2apic in any::<bool>(), cpu in 0usize..3) {
+        let hw = Machine::new(3, x2apic);
+        let status = upid::initial(0xea, crate::module::ndst(&hw, cpu));
+        prop_assert_eq!(hw.ndst_cpu(status), Some(cpu));
+    }
+
+    /// UITT entries hold V, UV and the address where the SDM puts them, and nothing else.
+    #[test]
+    fn uitt_entries_match_the_sdm(v in 0u8..64, addr in any::<u64>()) {
+        let addr = addr & !0x3f;
+        prop_assume!(addr != 0);
+        let e = uitt::entry(v, addr).expect("valid entry");
+        prop_assert_eq!(e.flags, sdm::UITTE_V | u64::from(v) << sdm::UITTE_UV_SHIFT);
+        prop_assert_eq!(e.upid_addr, addr);
+    }
+
+    /// After XSAVES the image holds UINV clear and everything else as saved.
+    #[test]
+    fn after_xsaves_clears_only_uinv(misc in any::<u64>(), rr in any::<u64>()) {
+        let mut cpu = CpuMisc::new();
+        let saved = UintrState { misc, uirr: rr, ..UintrState::default() };
+        let mut img = saved;
+        cpu.after_xsaves(Some(&mut img));
+        prop_assert_eq!(sdm::misc_uinv(img.misc), 0);
+        prop_assert_eq!(img.misc & !(0xff << 32), misc & !(0xff << 32));
+        prop_assert_eq!(UintrState { misc: saved.misc, ..img }, saved);
+        prop_assert!(!cpu.armed());
+    }
+}
+
+/// Disarming happens exactly when UINV is armed, and leaves the rest of the MSR alone.
+#[test]
+fn before_xrstors_disarms_only_when_armed() {
+    let mut cpu = CpuMisc::new();
+    assert_eq!(cpu.before_xrstors(None), None);
+    let img = UintrState {
+        misc: Misc::ZERO.with_uittsz(7).with_uinv(0xea).raw() | sdm::IMAGE_UIF,
+        ..UintrState::default()
+    };
+    assert_eq!(cpu.before_xrstors(Some(&img)), None);
+    assert!(cpu.armed());
+    let w = cpu.before_xrstors(None).expect("armed, so disarmed");
+    assert_eq!((w.msr, w.value), (0x988, 7));
+    assert_eq!(
+        cpu.arm_for_user(None, 0xea).map(|w| w.value),
+        Some(0xea << 32)
+    );
+    assert_eq!(cpu.arm_for_user(None, 0xea), None);
+    assert!(cpu.disarm().is_some());
+    assert_eq!(cpu.disarm(), None);
+}
+
+/// Handler and stack-adjust values outside user space are refused.
+#[test]
+fn handler_checks_refuse_kernel_and_non_canonical_addresses() {
+    assert!(image::Handler::new(0x40_1000, 128, USER_LIMIT).is_ok());
+    assert_eq!(
+        image::Handler::new(0, 128, USER_LIMIT),
+        Err(Invalid::Handler)
+    );
+    assert_eq!(
+        image::Handler::new(USER_LIMIT, 0, USER_LIMIT),
+        Err(Invalid::Handler)
+    );
+    assert_eq!(
+        image::Handler::new(1 << 56, 0, u64::MAX),
+        Err(Invalid::Handler)
+    );
+    assert_eq!(
+        image::Handler::new(0x40_1000, u64::MAX, USER_LIMIT),
+        Err(Invalid::StackAdjust)
+    );
+    assert_eq!(
+        image::Handler::new(0x40_1000, 0xffff_8000_0000_0001, USER_LIMIT),
+        Err(Invalid::StackAdjust)
+    );
+    for addr in [0x40_1000, USER_LIMIT - 1] {
+        assert!(sdm::canonical(addr));
+    }
+}
+
+/// UPID and UITT addresses and user vectors are checked.
+#[test]
+fn uitt_and_upid_checks_refuse_bad_values() {
+    assert_eq!(uitt::entry(64, 0x1000), Err(Invalid::UserVector));
+    assert_eq!(uitt::entry(1, 0x1008), Err(Invalid::UpidAddress));
+    assert_eq!(uitt::entry(1, 0), Err(Invalid::UpidAddress));
+    assert_eq!(UserVector::new(63).map(UserVector::get), Some(63));
+    assert_eq!(UittEntry::INVALID.flags & sdm::UITTE_V, 0);
+    let mut img = UintrState::default();
+    let h = image::Handler::new(0x40_1000, 0, USER_LIMIT).expect("valid");
+    assert_eq!(
+        image::install_receiver(&mut img, h, 0x1010),
+        Err(Invalid::UpidAddress)
+    );
+    assert_eq!(
+        image::install_sender(&mut img, 0x1008, 4),
+        Err(Invalid::UittAddress)
+    );
+    assert_eq!(
+        image::install_sender(&mut img, 0x1000, 0),
+        Err(Invalid::UittSize)
+    );
+    assert_eq!(image::install_sender(&mut img, 0x1000, 4), Ok(()));
+    assert_eq!(img.uitt_addr, 0x1001);
+    assert_eq!(img.misc & sdm::MISC_UITTSZ, 3);
+    image::remove_sender(&mut img);
+    assert_eq!((img.uitt_addr, img.misc), (0, 0));
+}
+
+proptest! {
+    /// Parking points notifications at the kernel vector and this CPU; unparking restores the
+    /// notification vector and suppresses notifications until the next resume.
+    #[test]
+    fn park_and_unpark_match_the_sdm(raw in any::<u64>(), id in any::<u32>(), kv in any::<u8>()) {
+        let p = upid::park(raw, kv, Ndst::X2apic(id));
+        prop_assert_eq!((p >> sdm::UPID_NV_SHIFT) as u8, kv);
+        prop_assert_eq!(p >> sdm::UPID_NDST_SHIFT, u64::from(id));
+        prop_assert_eq!(p & (sdm::UPID_ON | sdm::UPID_SN), 0);
+        prop_assert_eq!(p & sdm::UPID_RESERVED, raw & sdm::UPID_RESERVED);
+        let u = upid::unpark(p, 0xea);
+        prop_assert_eq!((u >> sdm::UPID_NV_SHIFT) as u8, 0xea);
+        prop_assert_eq!(u & (sdm::UPID_ON | sdm::UPID_SN), sdm::UPID_SN);
+        prop_assert_eq!(u >> sdm::UPID_NDST_SHIFT, u64::from(id));
+    }
+}
