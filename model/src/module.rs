@@ -9,7 +9,11 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::hw::{msr::Misc, upid::Ndst, xstate::UintrState};
+use crate::hw::{
+    msr::{Misc, IA32_UINTR_MISC},
+    upid::Ndst,
+    xstate::UintrState,
+};
 use crate::logic::{
     fpu::{CpuMisc, MsrWrite},
     upid,
@@ -185,8 +189,8 @@ impl Module {
             (Scheme::TrustNeedFpuLoad, None) if !need_fpu_load => Ok(()),
             (Scheme::TrustNeedFpuLoad, None) => {
                 // The registers were saved, so UINV is clear; the rest of the MSR is read back.
-                let misc = hw.cpus[cpu].misc;
-                hw.wrmsr(cpu, 0x988, misc | u64::from(v) << 32)
+                let misc = Misc::from_raw(hw.cpus[cpu].misc).with_uinv(v);
+                hw.wrmsr(cpu, IA32_UINTR_MISC, misc.raw())
             }
             (_, image) => {
                 let write = self.cpus[cpu].arm_for_user(image, v);

@@ -17,6 +17,8 @@ use crate::hw::{
     xstate::UintrState, //
 };
 
+/// The MSR number of IA32_UINTR_MISC.
+pub(crate) const MSR_MISC: u32 = 0x988;
 /// IA32_UINTR_MISC: UITTSZ, bits 31:0.
 pub(crate) const MISC_UITTSZ: u64 = 0xffff_ffff;
 /// IA32_UINTR_MISC: UINV, bits 39:32.
@@ -286,7 +288,7 @@ impl Machine {
 
     /// WRMSR on `cpu`. Only IA32_UINTR_MISC is implemented: the module writes no other MSR.
     pub(crate) fn wrmsr(&mut self, cpu: usize, msr: u32, value: u64) -> Result<(), Fault> {
-        if msr != 0x988 || value & MISC_MSR_RESERVED != 0 {
+        if msr != MSR_MISC || value & MISC_MSR_RESERVED != 0 {
             return Err(Fault::Wrmsr { msr, value });
         }
         if misc_uinv(value) != 0 {

@@ -96,7 +96,7 @@ fn before_xrstors_disarms_only_when_armed() {
     assert_eq!(cpu.before_xrstors(Some(&img)), None);
     assert!(cpu.armed());
     let w = cpu.before_xrstors(None).expect("armed, so disarmed");
-    assert_eq!((w.msr, w.value), (0x988, 7));
+    assert_eq!((w.msr, w.value), (sdm::MSR_MISC, 7));
     assert_eq!(
         cpu.arm_for_user(None, 0xea).map(|w| w.value),
         Some(0xea << 32)
