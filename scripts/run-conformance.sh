@@ -5,7 +5,8 @@
 # emulated Sapphire Rapids and turn its TAP output into the exit status.
 #
 # Usage: run-conformance.sh [--unpatched | --both] [--cpus N] [--timeout SECS]
-#   (default)    patched Bochs: exit 0 only if every test passes
+#   (default)    patched Bochs: exit 0 only if every test passes; prints
+#                "conformance: N passed, N failed" and the failed tests
 #   --unpatched  plain Bochs 3.0: the tests of the fixed bugs fail there
 #   --both       both builds: exit 0 only if everything passes on the
 #                patched build and, on the unpatched one, every fix tag in
@@ -63,12 +64,13 @@ build_image()
 	echo "$dir/conformance.bin"
 }
 
-# run_suite LABEL [run-bochs options]: boot the image, leave the TAP in
-# $OUT/LABEL.tap, print the summary, return 0 if all tests passed.
+# run_suite LABEL NAME [run-bochs options]: boot the image, leave the TAP
+# in $OUT/LABEL.tap, print "NAME: N passed, N failed" and then the failed
+# tests, return 0 if all tests passed.
 run_suite()
 {
-	local label=$1 tap rc planned total passed failed
-	shift
+	local label=$1 name=$2 tap rc planned total passed failed
+	shift 2
 	tap=$OUT/$label.tap
 	: > "$tap"
 	log "running the conformance suite on the $label emulator"
@@ -81,7 +83,6 @@ run_suite()
 	passed=$(grep -c '^ok ' "$tap" || true)
 	failed=$(grep -c '^not ok ' "$tap" || true)
 	total=$((passed + failed))
-	grep '^not ok ' "$tap" >&2 || true
 	if [ "$rc" -ne 0 ]; then
 		echo "# $label: run-bochs.sh exited with $rc" >&2
 	fi
@@ -93,19 +94,23 @@ run_suite()
 		echo "# $label: $total of $planned tests reported; the rest count as failed" >&2
 		failed=$((failed + planned - total))
 	fi
-	echo "$label: $passed passed, $failed failed"
+	echo "$name: $passed passed, $failed failed"
+	grep '^not ok ' "$tap" || true
 	[ "$rc" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$planned" -gt 0 ]
 }
 
 mkdir -p "$OUT"
+# One run at a time: the TAP files and the image cache are shared.
+exec 9> "$OUT/.lock"
+flock 9
 IMAGE=$(build_image)
 
 case "$mode" in
 patched)
-	run_suite patched
+	run_suite patched conformance
 	;;
 unpatched)
-	run_suite unpatched --unpatched
+	run_suite unpatched conformance-unpatched --unpatched
 	;;
 both)
 	# Checks: the patched run passes; each fix tag fails somewhere on the
@@ -122,8 +127,8 @@ both)
 		echo "# the tests above fail on the unpatched emulator without a fix tag" >&2
 		return 1
 	}
-	check run_suite patched
-	run_suite unpatched --unpatched || true
+	check run_suite patched conformance-patched
+	run_suite unpatched conformance-unpatched --unpatched > /dev/null || true
 	for tag in "${FIX_TAGS[@]}"; do
 		check tag_fails "$tag"
 	done
