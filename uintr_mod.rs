@@ -17,7 +17,16 @@ use kernel::{
     prelude::*,
 };
 
+mod fpu_hooks;
+mod hw;
+mod logic;
+mod receiver;
+mod shim;
 mod syscalls;
+mod task;
+mod uitt;
+mod vector_fd;
+mod wait;
 
 module! {
     type: UintrModule,
@@ -31,17 +40,35 @@ module! {
 struct UintrModule {
     #[pin]
     _miscdev: MiscDeviceRegistration<syscalls::UintrDevice>,
+    /// The hooks, when the CPU and the kernel have user interrupts.  Dropped
+    /// after the device is gone; no task can still be using them because
+    /// every task with state attached pins the module.
+    _hooks: Option<fpu_hooks::Registration>,
 }
 
 impl kernel::InPlaceModule for UintrModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        if !syscalls::hw_available() {
-            pr_info!(
-                "no user interrupts in this CPU or kernel; every ioctl fails with EOPNOTSUPP\n"
-            );
-        }
+        // SAFETY: Called once, before anything uses the table map.
+        unsafe { uitt::UITTS.init() };
         try_pin_init!(Self {
+            _hooks: register_hooks()?,
             _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"uintr" }),
         })
     }
+}
+
+/// Registers the hooks, or finds that there is nothing to hook.
+fn register_hooks() -> Result<Option<fpu_hooks::Registration>> {
+    let hooks = match fpu_hooks::Registration::new() {
+        Ok(hooks) => Some(hooks),
+        Err(e) if e == ENODEV => {
+            pr_info!(
+                "no user interrupts in this CPU or kernel; every ioctl fails with EOPNOTSUPP\n"
+            );
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    syscalls::set_hw_available(hooks.is_some());
+    Ok(hooks)
 }

@@ -66,6 +66,11 @@ unsafe impl FromBytes for SenderArgs {}
 // SAFETY: As for `HandlerArgs`.
 unsafe impl FromBytes for WaitArgs {}
 
+/// `UINTR_HANDLER_ALT_STACK`.
+pub(crate) const HANDLER_ALT_STACK: u32 = 1 << 0;
+/// `UINTR_WAIT_TIMEOUT`.
+pub(crate) const WAIT_TIMEOUT: u32 = 1 << 0;
+
 const MAGIC: u32 = 0xE7;
 
 const REGISTER_HANDLER: u32 = _IOW::<HandlerArgs>(MAGIC, 0x00);

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `UINTR_REGISTER_HANDLER` and `UINTR_UNREGISTER_HANDLER`.
+
+use super::abi::{
+    HandlerArgs,
+    HANDLER_ALT_STACK, //
+};
+use crate::{
+    fpu_hooks::{
+        self,
+        XstateGuard,
+        NOTIFICATION_VECTOR, //
+    },
+    logic::image::{
+        self,
+        Handler, //
+    },
+    receiver::Receiver,
+    shim,
+    task::{
+        self,
+        TaskState, //
+    },
+};
+use kernel::prelude::*;
+
+/// Bytes below the interrupted RSP the frame starts at by default: the
+/// x86-64 red zone, which the interrupted code may be using.
+const RED_ZONE: u64 = 128;
+
+/// The handler and IA32_UINTR_STACKADJUST value `args` asks for.
+fn handler_of(args: &HandlerArgs) -> Result<Handler> {
+    if args.reserved != 0 || args.flags & !HANDLER_ALT_STACK != 0 {
+        return Err(EINVAL);
+    }
+    let stack_adjust = if args.flags & HANDLER_ALT_STACK != 0 {
+        // Bit 0 set: load RSP with the value instead of subtracting it.
+        if args.stack == 0 {
+            return Err(EINVAL);
+        }
+        args.stack | 1
+    } else {
+        if args.stack != 0 {
+            return Err(EINVAL);
+        }
+        RED_ZONE
+    };
+    Handler::new(args.handler, stack_adjust, shim::task_size_max()).map_err(|_| EINVAL)
+}
+
+/// Makes the calling thread a receiver.
+pub(crate) fn register(args: HandlerArgs) -> Result<isize> {
+    let handler = handler_of(&args)?;
+    if task::current().is_some_and(|s| s.receiver.is_some()) {
+        return Err(EBUSY);
+    }
+    let receiver = Receiver::new(NOTIFICATION_VECTOR, shim::this_cpu_ndst())?;
+    let fresh = match task::current() {
+        Some(_) => None,
+        None => Some(TaskState::new()?),
+    };
+
+    let mut guard = XstateGuard::lock();
+    image::install_receiver(guard.image(), handler, receiver.upid_addr()).map_err(|_| EINVAL)?;
+    if let Some(state) = fresh {
+        task::attach(state);
+    }
+    if let Some(state) = task::current() {
+        state.receiver = Some(receiver);
+    }
+    Ok(0)
+}
+
+/// Ends the calling thread's receiver.
+pub(crate) fn unregister(arg: usize) -> Result<isize> {
+    if arg != 0 {
+        return Err(EINVAL);
+    }
+    let mut guard = XstateGuard::lock();
+    let state = task::current().ok_or(EINVAL)?;
+    let receiver = state.receiver.take().ok_or(EINVAL)?;
+    image::remove_receiver(guard.image());
+    // The registers were saved, which disarmed UINV; make sure before the
+    // UPID can go.
+    fpu_hooks::disarm_this_cpu();
+    let emptied = if state.is_empty() {
+        task::detach()
+    } else {
+        None
+    };
+    drop(guard);
+
+    receiver.kill();
+    if let Some(state) = emptied {
+        state.release();
+    }
+    Ok(0)
+}

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `UINTR_WAIT`.
+
+use super::abi::{
+    WaitArgs,
+    WAIT_TIMEOUT, //
+};
+use crate::{
+    task,
+    wait, //
+};
+use kernel::prelude::*;
+
+/// Blocks the calling receiver until a user interrupt is pending for it.
+pub(crate) fn wait(args: WaitArgs) -> Result<isize> {
+    if args.reserved != 0 || args.flags & !WAIT_TIMEOUT != 0 {
+        return Err(EINVAL);
+    }
+    let timeout_ns = if args.flags & WAIT_TIMEOUT != 0 {
+        if args.timeout_ns < 0 {
+            return Err(EINVAL);
+        }
+        args.timeout_ns
+    } else {
+        -1
+    };
+    let receiver = task::current()
+        .and_then(|s| s.receiver.clone())
+        .ok_or(EINVAL)?;
+    wait::wait(&receiver, timeout_ns)?;
+    Ok(0)
+}
