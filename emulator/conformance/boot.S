@@ -83,7 +83,9 @@ gdt:
 	.quad 0x00cf92000000ffff	/* 0x10 kernel data */
 	.quad 0x00cff2000000ffff	/* 0x18 user data, DPL 3 */
 	.quad 0x00affa000000ffff	/* 0x20 user code, L=1, DPL 3 */
-	.quad 0, 0			/* 0x28 TSS, filled in by C */
+	.quad 0, 0			/* 0x28 TSS of CPU 0, filled in by C */
+	.quad 0, 0			/* 0x38 TSS of CPU 1, filled in by C */
+	.quad 0x00cf9a000000ffff	/* 0x48 32-bit code, for the AP start */
 gdt_end:
 gdt_ptr:
 	.word gdt_end - gdt - 1
@@ -228,7 +230,7 @@ run_user:
 	pushq %r13
 	pushq %r14
 	pushq %r15
-	movq %rsp, kernel_saved_rsp(%rip)
+	movq %rsp, %gs:0		/* per-CPU: the kernel stack to come back to */
 	pushq $0x1b			/* SS: user data, RPL 3 */
 	pushq %rsi			/* RSP */
 	pushq %rdx			/* RFLAGS */
@@ -252,7 +254,7 @@ run_user:
 	iretq
 
 user_abort:
-	movq kernel_saved_rsp(%rip), %rsp
+	movq %gs:0, %rsp
 	popq %r15
 	popq %r14
 	popq %r13
@@ -261,9 +263,62 @@ user_abort:
 	popq %rbx
 	ret
 
-	.section .bss
-	.align 8
-kernel_saved_rsp:
-	.quad 0
+/* ------------------------------------------------------------------ */
+/* Start of the second CPU.  The 16-bit part is copied to 0x8000 and    */
+/* started by INIT-SIPI-SIPI with vector 0x08 (CS 0x0800, IP 0); it     */
+/* enters protected mode with the common GDT and jumps to ap_entry32,    */
+/* which enables long mode with the common page tables.                 */
+
+	.section .rodata
+	.code16
+	.globl ap_trampoline, ap_trampoline_end
+ap_trampoline:
+	cli
+	movw %cs, %ax
+	movw %ax, %ds
+	lgdtl ap_gdtr - ap_trampoline
+	movl %cr0, %eax
+	orl $1, %eax
+	movl %eax, %cr0
+	ljmpl $0x48, $ap_entry32
+	.align 4
+ap_gdtr:
+	.word gdt_end - gdt - 1
+	.long gdt
+ap_trampoline_end:
+
+	.text
+	.code32
+ap_entry32:
+	movw $KERNEL_DS, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movl %cr4, %eax
+	orl $(1 << 5), %eax
+	movl %eax, %cr4
+	movl $pml4, %eax
+	movl %eax, %cr3
+	movl $0xc0000080, %ecx
+	rdmsr
+	orl $(1 << 8), %eax
+	wrmsr
+	movl %cr0, %eax
+	orl $0x80010001, %eax
+	movl %eax, %cr0
+	ljmp $KERNEL_CS, $ap_long
+
+	.code64
+ap_long:
+	movw $KERNEL_DS, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movq ap_boot_rsp(%rip), %rsp
+	xorl %ebp, %ebp
+	call ap_main
+1:	cli
+	hlt
+	jmp 1b
 
 	.section .note.GNU-stack, "", @progbits

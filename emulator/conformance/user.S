@@ -11,7 +11,7 @@
 	.globl uh_mode, uh_count, uh_entry_rsp, uh_vector, uh_rip, uh_rflags
 	.globl uh_rsp, uh_uif, uh_hflags, uh_vectors
 	.globl ur_rsp, ur_rflags, ur_uif, ur_reached, u_arg, u_saved_rsp
-	.globl ut_f0, ut_f1
+	.globl ut_f0, ut_f1, ap_stop
 uh_mode:	.quad 0		/* 0: UIRET; 1: int $0x80 after recording */
 uh_count:	.quad 0
 uh_entry_rsp:	.quad 0		/* RSP on entry to the handler */
@@ -30,6 +30,7 @@ u_arg:		.quad 0		/* SENDUIPI index for the u_*senduipi* sequences */
 u_saved_rsp:	.quad 0
 ut_f0:		.quad 0
 ut_f1:		.quad 0
+ap_stop:	.quad 0		/* set by CPU 0 to end u_ap_wait */
 
 	.text
 	.align 16
@@ -144,10 +145,34 @@ u_testui:
 	clui
 	int $0x80
 
-/* SENDUIPI with the index in u_arg, from RAX. */
+/* The receiver on the second CPU: UIF = 1, spin until the handler ran. */
+	.globl u_ap_wait
+u_ap_wait:
+	stui
+1:	cmpq $0, uh_count(%rip)
+	jne 2f
+	cmpq $0, ap_stop(%rip)
+	jne 2f
+	pause
+	jmp 1b
+2:	int $0x80
+
+/*
+ * SENDUIPI with the index in u_arg, from RAX.  Every other general
+ * register but RSP holds the same index, so that these sequences test what
+ * they are about even on an emulator that reads the operand from the wrong
+ * register (the u_senduipi_<reg> sequences below test the operand itself).
+ */
+	.macro LOAD_INDEX
+	movq u_arg(%rip), %rax
+	.irp r, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15
+	movq %rax, %\r
+	.endr
+	.endm
+
 	.globl u_senduipi
 u_senduipi:
-	movq u_arg(%rip), %rax
+	LOAD_INDEX
 	senduipi %rax
 	.rept 16
 	nop
@@ -157,7 +182,7 @@ u_senduipi:
 	.globl u_clui_senduipi
 u_clui_senduipi:
 	clui
-	movq u_arg(%rip), %rax
+	LOAD_INDEX
 	senduipi %rax
 	.rept 16
 	nop
@@ -167,7 +192,7 @@ u_clui_senduipi:
 	.globl u_stui_senduipi
 u_stui_senduipi:
 	stui
-	movq u_arg(%rip), %rax
+	LOAD_INDEX
 	senduipi %rax
 	.rept 16
 	nop
