@@ -58,44 +58,56 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-# Print "version sha256 size filename" of the orig tarball from the
-# trixie Sources index in the private apt lists.
-sources_entry()
+# Print "version sha256 size filename" for each tarball (orig and debian)
+# of the first bochs $BOCHS_UPSTREAM in the trixie Sources index of the
+# private apt lists.
+sources_entries()
 {
 	local index=("$APT_DIR"/lists/*_dists_trixie_main_source_Sources*)
 	[ -f "${index[0]}" ] || die "no trixie Sources index in $APT_DIR/lists"
 	/usr/lib/apt/apt-helper cat-file "${index[0]}" | awk -v want="$BOCHS_UPSTREAM" '
 		/^Package: / { pkg = $2; ver = ""; insum = 0; next }
 		pkg != "bochs" { next }
-		/^Version: / { ver = $2; next }
+		/^Version: / {
+			ver = $2; up = ver
+			sub(/^[0-9]+:/, "", up); sub(/[+~-].*/, "", up)
+			next
+		}
 		/^Checksums-Sha256:/ { insum = 1; next }
 		/^[^ ]/ { insum = 0 }
-		insum && $3 ~ /\.orig\.tar\./ {
-			up = ver; sub(/^[0-9]+:/, "", up); sub(/[+~-].*/, "", up)
-			if (up == want && !found) { print ver, $1, $2, $3; found = 1 }
+		insum && up == want && (chosen == "" || chosen == ver) && $3 ~ /\.tar\./ {
+			chosen = ver; print ver, $1, $2, $3
 		}'
 }
 
+# Download (once) and verify the tarballs; print "orig-path orig-sha256".
 fetch_source()
 {
-	local entry ver sum size file have
+	local entries ver sum size file have orig= orig_sum=
 	private_apt_setup
-	entry=$(sources_entry)
-	[ -n "$entry" ] || die "bochs $BOCHS_UPSTREAM is not in the trixie Sources index"
-	read -r ver sum size file <<< "$entry"
+	entries=$(sources_entries)
+	[ -n "$entries" ] || die "bochs $BOCHS_UPSTREAM is not in the trixie Sources index"
 	mkdir -p "$SRC_CACHE"
-	if [ ! -f "$SRC_CACHE/$file" ] || ! ls "$SRC_CACHE"/bochs_*.debian.tar.* > /dev/null 2>&1; then
+	while read -r ver sum size file; do
+		[ -f "$SRC_CACHE/$file" ] && continue
 		log "downloading bochs $ver source"
 		# The .dsc may be refused; the orig and debian tarballs arrive.
 		(cd "$SRC_CACHE" && private_apt -q source --download-only "bochs=$ver" >&2) || true
-	fi
-	[ -f "$SRC_CACHE/$file" ] || die "could not download $file"
-	have=$(sha256sum "$SRC_CACHE/$file" | awk '{ print $1 }')
-	if [ "$have" != "$sum" ]; then
-		rm -f "$SRC_CACHE/$file"
-		die "$file: sha256 $have does not match the Sources index ($sum)"
-	fi
-	echo "$SRC_CACHE/$file $sum"
+		break
+	done <<< "$entries"
+	while read -r ver sum size file; do
+		[ -f "$SRC_CACHE/$file" ] || die "could not download $file"
+		have=$(sha256sum "$SRC_CACHE/$file" | awk '{ print $1 }')
+		if [ "$have" != "$sum" ]; then
+			rm -f "$SRC_CACHE/$file"
+			die "$file: sha256 $have does not match the Sources index ($sum)"
+		fi
+		case "$file" in
+		*.orig.tar.*) orig=$SRC_CACHE/$file orig_sum=$sum ;;
+		esac
+	done <<< "$entries"
+	[ -n "$orig" ] || die "no orig tarball for bochs $BOCHS_UPSTREAM in the Sources index"
+	echo "$orig $orig_sum"
 }
 
 src_info=$(fetch_source)

@@ -26,7 +26,7 @@ shopt -s inherit_errexit
 
 usage()
 {
-	sed -n '/^# Usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2
+	awk '/^# Usage:/ { on = 1 } on && !/^#/ { exit } on { sub(/^# ?/, ""); print }' "$0" >&2
 	exit 2
 }
 
