@@ -356,6 +356,48 @@ TEST(open_file_pins_the_module)
 	close(dev);
 }
 
+static long stat_read(const char *name)
+{
+	char path[128], buf[32];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/uintr/stats/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtol(buf, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+TEST_F(recv, debugfs_counts_live_objects)
+{
+	long recv0 = stat_read("receivers"), fds0 = stat_read("vector_fds");
+	long ent0 = stat_read("uitt_entries"), snd0 = stat_read("senders");
+	struct uintr_self_args s = { .vector = 1 };
+	int vfd, idx;
+
+	if (recv0 < 0)
+		SKIP(return, "debugfs is not mounted");
+	/* This thread is a receiver already (fixture). */
+	EXPECT_LE(1, recv0);
+	vfd = vector_fd(self->dev, 5);
+	ASSERT_LE(0, vfd);
+	EXPECT_EQ(fds0 + 1, stat_read("vector_fds"));
+	idx = ioctl(self->dev, UINTR_REGISTER_SELF, &s);
+	ASSERT_LE(0, idx);
+	EXPECT_EQ(ent0 + 1, stat_read("uitt_entries"));
+	EXPECT_EQ(snd0 + 1, stat_read("senders"));
+	close(vfd);
+	EXPECT_EQ(fds0, stat_read("vector_fds"));
+	EXPECT_EQ(0, ioctl(self->dev, UINTR_UNREGISTER_SENDER, idx));
+	EXPECT_EQ(ent0, stat_read("uitt_entries"));
+	EXPECT_EQ(0, ioctl(self->dev, UINTR_UNREGISTER_HANDLER, 0));
+	EXPECT_EQ(recv0 - 1, stat_read("receivers"));
+}
+
 static int exec_probe(void)
 {
 	int dev = uintr_open();

@@ -259,7 +259,7 @@ static void __attribute__((noreturn)) shutdown(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* CPU helpers                                                         */
+/* CPU access                                                          */
 
 static inline u64 rdmsr(u32 msr)
 {
@@ -657,7 +657,7 @@ static void ap_enter_x2apic(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* UINTR state helpers                                                 */
+/* UINTR state: set-up and inspection                                  */
 
 struct upid {
 	volatile u64 ctl;	/* ON 0, SN 1, NV 23:16, NDST 63:32 */

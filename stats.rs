@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Counters for maintainers, in debugfs under `uintr/stats/`.
+//!
+//! Live objects (`receivers`, `senders`, `uitt_entries`, `vector_fds`) go up
+//! and down; events (`replays`, `waits`, `wakeups`) only go up.  Updates
+//! are relaxed atomic additions, cheap enough for the hooks.
+
+use kernel::{
+    debugfs::{
+        Dir,
+        Scope, //
+    },
+    prelude::*,
+    sync::atomic::{
+        ordering::Relaxed,
+        Atomic, //
+    },
+};
+
+/// One counter.
+pub(crate) struct Counter(Atomic<usize>);
+
+impl Counter {
+    const fn new() -> Self {
+        Self(Atomic::new(0))
+    }
+
+    /// Counts one more.
+    pub(crate) fn inc(&self) {
+        self.0.add(1, Relaxed);
+    }
+
+    /// Counts one less.
+    pub(crate) fn dec(&self) {
+        let _ = self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Threads with a handler registered.
+pub(crate) static RECEIVERS: Counter = Counter::new();
+/// Threads with SENDUIPI enabled.
+pub(crate) static SENDERS: Counter = Counter::new();
+/// UITT entries in use, over all processes.
+pub(crate) static UITT_ENTRIES: Counter = Counter::new();
+/// Open vector fds.
+pub(crate) static VECTOR_FDS: Counter = Counter::new();
+/// Returns to user space that replayed posts made while the receiver was away.
+pub(crate) static REPLAYS: Counter = Counter::new();
+/// `UINTR_WAIT` calls that blocked.
+pub(crate) static WAITS: Counter = Counter::new();
+/// Blocked receivers woken by the kernel vector.
+pub(crate) static WAKEUPS: Counter = Counter::new();
+
+/// Creates `uintr/stats/` with one read-only file per counter.
+pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
+    let dir = Dir::new(c"uintr");
+    KBox::pin_init(
+        dir.scope((), c"stats", |_, d| {
+            d.read_only_file(c"receivers", &RECEIVERS.0);
+            d.read_only_file(c"senders", &SENDERS.0);
+            d.read_only_file(c"uitt_entries", &UITT_ENTRIES.0);
+            d.read_only_file(c"vector_fds", &VECTOR_FDS.0);
+            d.read_only_file(c"replays", &REPLAYS.0);
+            d.read_only_file(c"waits", &WAITS.0);
+            d.read_only_file(c"wakeups", &WAKEUPS.0);
+        }),
+        GFP_KERNEL,
+    )
+}
