@@ -77,7 +77,8 @@ BIOS=/usr/share/bochs/BIOS-bochs-latest
 VGABIOS=/usr/share/vgabios/vgabios.bin
 SYSLINUX_BIOS=/usr/lib/syslinux/modules/bios
 ISOLINUX_BIN=/usr/lib/ISOLINUX/isolinux.bin
-for f in "$BIOS" "$VGABIOS" "$ISOLINUX_BIN" "$SYSLINUX_BIOS/ldlinux.c32"; do
+for f in "$BIOS" "$VGABIOS" "$ISOLINUX_BIN" "$SYSLINUX_BIOS/ldlinux.c32" \
+	 "$SYSLINUX_BIOS/mboot.c32" "$SYSLINUX_BIOS/libcom32.c32"; do
 	[ -f "$f" ] || die "$f is missing (run scripts/bootstrap.sh)"
 done
 command -v xorriso > /dev/null || die "xorriso is missing (run scripts/bootstrap.sh)"
