@@ -23,6 +23,7 @@ use crate::{
         image,
     },
     shim,
+    stats,
     task, //
 };
 use core::cell::UnsafeCell;
@@ -111,6 +112,7 @@ fn exit_to_user(image: Option<&mut UintrState>) {
     let replay = logic::upid::replay_needed(receiver.pir());
     execute(with_cpu_misc(|m| m.arm_for_user(image, NOTIFICATION_VECTOR)).flatten());
     if replay {
+        stats::REPLAYS.inc();
         // With UINV armed, the CPU turns this into notification
         // processing: PIR moves to UIRR and is delivered in user space.
         // SAFETY: Sending a fixed system vector to this CPU.

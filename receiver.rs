@@ -17,7 +17,7 @@ use crate::{
         Ndst,
         Upid, //
     },
-    logic,
+    logic, stats,
 };
 use core::sync::atomic::{
     AtomicU64,
@@ -29,6 +29,7 @@ use kernel::{
         atomic::{
             ordering::{
                 Acquire,
+                Full,
                 Release, //
             },
             AtomicFlag,
@@ -36,6 +37,14 @@ use kernel::{
         Arc,
     },
 };
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        // A receiver that never went live (registration failed) still
+        // counts until here.
+        self.kill();
+    }
+}
 
 /// A thread that receives user interrupts.
 ///
@@ -55,14 +64,16 @@ impl Receiver {
     /// A new live receiver whose UPID notifies `vector` at `ndst`,
     /// suppressed until the thread's next exit to user space.
     pub(crate) fn new(vector: u8, ndst: Ndst) -> Result<Arc<Self>> {
-        Ok(Arc::new(
+        let receiver = Arc::new(
             Self {
                 upid: Upid::new(logic::upid::initial(vector, ndst)),
                 dead: AtomicFlag::new(false),
                 waiting: AtomicFlag::new(false),
             },
             GFP_KERNEL,
-        )?)
+        )?;
+        stats::RECEIVERS.inc();
+        Ok(receiver)
     }
 
     /// The address the hardware uses for this receiver's UPID.
@@ -114,7 +125,9 @@ impl Receiver {
     /// Stops receiving: new senders are refused and notifications are
     /// suppressed.  Posts through existing UITT entries stay harmless.
     pub(crate) fn kill(&self) {
-        self.dead.store(true, Release);
+        if !self.dead.xchg(true, Full) {
+            stats::RECEIVERS.dec();
+        }
         self.update_upid(logic::upid::suspend);
     }
 }

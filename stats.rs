@@ -56,7 +56,7 @@ pub(crate) static WAKEUPS: Counter = Counter::new();
 pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
     let dir = Dir::new(c"uintr");
     KBox::pin_init(
-        dir.scope((), c"stats", |_, d| {
+        dir.scope((), c"stats", |(), d| {
             d.read_only_file(c"receivers", &RECEIVERS.0);
             d.read_only_file(c"senders", &SENDERS.0);
             d.read_only_file(c"uitt_entries", &UITT_ENTRIES.0);

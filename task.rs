@@ -18,6 +18,7 @@
 use crate::{
     receiver::Receiver,
     shim::ModuleRef,
+    stats,
     uitt::{
         self,
         Uitt, //
@@ -71,6 +72,7 @@ impl TaskState {
             let mm = s.mm;
             drop(s);
             uitt::put(mm);
+            stats::SENDERS.dec();
         }
     }
 }

@@ -22,6 +22,7 @@ mod hw;
 mod logic;
 mod receiver;
 mod shim;
+mod stats;
 mod syscalls;
 mod task;
 mod uitt;
@@ -44,6 +45,8 @@ struct UintrModule {
     /// after the device is gone; no task can still be using them because
     /// every task with state attached pins the module.
     _hooks: Option<fpu_hooks::Registration>,
+    /// `uintr/stats/` in debugfs.
+    _stats: Pin<KBox<kernel::debugfs::Scope<()>>>,
 }
 
 impl kernel::InPlaceModule for UintrModule {
@@ -52,6 +55,7 @@ impl kernel::InPlaceModule for UintrModule {
         unsafe { uitt::UITTS.init() };
         try_pin_init!(Self {
             _hooks: register_hooks()?,
+            _stats: stats::debugfs()?,
             _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"uintr" }),
         })
     }

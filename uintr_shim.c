@@ -17,8 +17,7 @@
 #include <linux/sched/signal.h>
 #include <asm/apic.h>
 
-/* Implemented in Rust (vector_fd.rs). */
-void uintr_rust_vector_release(void *vector);
+#include "uintr_shim.h"
 
 static int uintr_vector_fop_release(struct inode *inode, struct file *file)
 {

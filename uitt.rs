@@ -21,7 +21,8 @@
 use crate::{
     hw::uitt::UittEntry,
     logic,
-    receiver::Receiver, //
+    receiver::Receiver,
+    stats, //
 };
 use kernel::{
     bindings,
@@ -107,6 +108,7 @@ impl Uitt {
         if let Some(slot) = targets.get_mut(index) {
             *slot = Some(receiver);
         }
+        stats::UITT_ENTRIES.inc();
         Ok(index)
     }
 
@@ -120,12 +122,21 @@ impl Uitt {
                 raw.control.store(UittEntry::INVALID.flags, Release);
                 raw.upid.store(UittEntry::INVALID.upid_addr, Relaxed);
             }
+            stats::UITT_ENTRIES.dec();
             old
         };
         // SAFETY: Called in process context without locks held.
         unsafe { bindings::synchronize_rcu() };
         drop(old);
         Ok(())
+    }
+}
+
+impl Drop for Uitt {
+    fn drop(&mut self) {
+        for _ in self.targets.lock().iter().flatten() {
+            stats::UITT_ENTRIES.dec();
+        }
     }
 }
 

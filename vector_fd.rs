@@ -9,7 +9,8 @@
 
 use crate::{
     receiver::Receiver,
-    shim, //
+    shim,
+    stats, //
 };
 use kernel::{
     ffi::c_void,
@@ -30,7 +31,10 @@ impl VectorFd {
         let vfd = KBox::new(VectorFd { receiver, vector }, GFP_KERNEL)?;
         let raw = KBox::into_raw(vfd);
         match shim::vector_fd_install(raw.cast()) {
-            Ok(fd) => Ok(fd),
+            Ok(fd) => {
+                stats::VECTOR_FDS.inc();
+                Ok(fd)
+            }
             Err(e) => {
                 // SAFETY: On failure the file was not made and `raw` is still
                 // ours; it came from `KBox::into_raw` above.
@@ -70,4 +74,5 @@ impl VectorFd {
 pub(crate) unsafe extern "C" fn uintr_rust_vector_release(vector: *mut c_void) {
     // SAFETY: Guaranteed by the caller.
     drop(unsafe { KBox::from_raw(vector.cast::<VectorFd>()) });
+    stats::VECTOR_FDS.dec();
 }

@@ -22,7 +22,8 @@ use crate::{
     },
     logic,
     receiver::Receiver,
-    shim, //
+    shim,
+    stats, //
 };
 use kernel::{
     bindings,
@@ -87,6 +88,7 @@ pub(crate) fn wait(receiver: &Receiver, timeout_ns: i64) -> Result {
     }
     let parked = Parked::new()?;
     let ndst = shim::cpu_ndst(parked.cpu);
+    stats::WAITS.inc();
     receiver.set_waiting(true);
     receiver.update_upid(|s| logic::upid::park(s, KERNEL_VECTOR, ndst));
     let res = shim::sleep_until_posted(receiver.pir_word(), timeout_ns);
@@ -107,7 +109,9 @@ pub(crate) fn wake_this_cpu() {
         if !task.is_null() {
             // SAFETY: The task was parked and is freed only after an RCU
             // grace period, which cannot end while interrupts are off here.
-            unsafe { bindings::wake_up_process(task) };
+            if unsafe { bindings::wake_up_process(task) } != 0 {
+                stats::WAKEUPS.inc();
+            }
         }
     }
 }

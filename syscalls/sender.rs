@@ -11,6 +11,7 @@ use crate::{
     fpu_hooks::XstateGuard,
     logic::image,
     receiver::Receiver,
+    stats,
     task::{
         self,
         Sender,
@@ -85,6 +86,7 @@ fn enable_sender() -> Result<Arc<Uitt>> {
     if let Some(state) = fresh {
         task::attach(state);
     }
+    stats::SENDERS.inc();
     if let Some(state) = task::current() {
         state.sender = Some(Sender {
             uitt: table.clone(),
