@@ -297,8 +297,23 @@ TEST_F(recv, exec_drops_receiver_and_uitt)
 struct exiting_receiver {
 	int dev;
 	int vfd;
+	volatile pid_t tid;
 	volatile int registered;
 };
+
+/*
+ * pthread_join() returns once the thread's TID is cleared, which the kernel
+ * does before the thread's last steps (where the receiver dies).  The task
+ * leaves /proc only after those.
+ */
+static void wait_task_gone(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	for (int i = 0; i < 10000 && access(path, F_OK) == 0; i++)
+		usleep(1000);
+}
 
 static void *receiver_then_exit(void *arg)
 {
@@ -307,6 +322,7 @@ static void *receiver_then_exit(void *arg)
 	if (uintr_register(r->dev, uintr_count_handler))
 		return NULL;
 	r->vfd = vector_fd(r->dev, 8);
+	r->tid = syscall(SYS_gettid);
 	_stui();
 	r->registered = 1;
 	/* Exit with the handler registered: the kernel must clean up. */
@@ -331,6 +347,7 @@ TEST_F(recv, receiver_exits_while_sender_keeps_sending)
 	for (int i = 0; i < 2000; i++)
 		_senduipi(idx);
 	ASSERT_EQ(0, pthread_join(t, NULL));
+	wait_task_gone(r.tid);
 	before = uintr_total;
 	/* Still harmless after the receiver is gone, and delivered nowhere. */
 	for (int i = 0; i < 2000; i++)
