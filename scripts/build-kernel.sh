@@ -18,23 +18,36 @@ set -euo pipefail
 exec 9> "$UINTR_CACHE/kernel.lock"
 flock 9
 
+# The series to apply: every numbered patch but the cover letter.
+PATCH_DIR=${UINTR_PATCHES:-$UINTR_TOP/patches}
+series()
+{
+	local p
+	for p in "$PATCH_DIR"/[0-9][0-9][0-9][0-9]-*.patch; do
+		[ -e "$p" ] || continue
+		case "${p##*/}" in 0000-cover-letter.patch) continue ;; esac
+		echo "$p"
+	done
+}
+
 apply_patches()
 {
-	local want have wt
-	want=$( (cat "$UINTR_TOP"/patches/*.patch 2>/dev/null || true) | sha256sum | awk '{ print $1 }')
+	local want have wt patches
+	mapfile -t patches < <(series)
+	want=$( (cat "${patches[@]}" < /dev/null 2>/dev/null || true) | sha256sum | awk '{ print $1 }')
 	have=$(cat "$UINTR_CACHE/linux.applied" 2>/dev/null || true)
 	[ "$want" = "$have" ] && git -C "$KSRC" diff --quiet HEAD && return
-	log "applying patches/ to $(cat "$UINTR_CACHE/linux.pristine")"
+	log "applying ${#patches[@]} patches to $(cat "$UINTR_CACHE/linux.pristine")"
 	wt=$UINTR_CACHE/linux-am
 	git -C "$KSRC" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
 	git -C "$KSRC" worktree prune
 	git -C "$KSRC" worktree add -q --detach "$wt" pristine
-	if compgen -G "$UINTR_TOP/patches/[0-9]*.patch" > /dev/null; then
+	if [ ${#patches[@]} -gt 0 ]; then
 		if ! git -C "$wt" -c user.name=uintr -c user.email=uintr@localhost \
-			am -q --whitespace=nowarn "$UINTR_TOP"/patches/[0-9]*.patch; then
+			am -q --whitespace=nowarn "${patches[@]}"; then
 			git -C "$wt" am --show-current-patch=diff | head -20 >&2 || true
 			git -C "$wt" am --abort || true
-			die "a patch in patches/ does not apply"
+			die "a patch in $PATCH_DIR does not apply"
 		fi
 	fi
 	# Moving HEAD rewrites only the files that differ.
@@ -68,9 +81,25 @@ make_config()
 }
 
 apply_patches
-make_config
+# The configuration depends on the fragment and on the Kconfig files the
+# patches change; regenerate it only when one of them changed.
+cfgkey=$( (cat "$UINTR_TOP/scripts/kernel.config" "$UINTR_CACHE/linux.applied") | sha256sum | awk '{ print $1 }')
+if [ ! -f "$KOUT/.config" ] || [ "$(cat "$UINTR_CACHE/linux.configured" 2>/dev/null)" != "$cfgkey" ]; then
+	make_config
+	echo "$cfgkey" > "$UINTR_CACHE/linux.configured"
+fi
+# Nothing to do when neither the source nor the configuration changed
+# since the last complete build: saves the tree walk of a no-op make.
+stamp=$( (git -C "$KSRC" rev-parse HEAD; cat "$KOUT/.config") | sha256sum | awk '{ print $1 }')
+if [ $# -eq 0 ] && [ -f "$KOUT/arch/x86/boot/bzImage" ] &&
+   [ "$(cat "$UINTR_CACHE/linux.built" 2>/dev/null)" = "$stamp" ]; then
+	log "kernel up to date: $KOUT/arch/x86/boot/bzImage"
+	exit 0
+fi
+rm -f "$UINTR_CACHE/linux.built"
 kmake -s rustavailable > /dev/null || die "Rust is not available to the kernel build"
 log "building the kernel"
 kmake -s "${@:-all}"
 grep -q '^CONFIG_RUST=y' "$KOUT/.config" || die "CONFIG_RUST got lost"
+[ $# -eq 0 ] && echo "$stamp" > "$UINTR_CACHE/linux.built"
 log "kernel ready: $KOUT/arch/x86/boot/bzImage"
