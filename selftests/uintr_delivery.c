@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 #include "uintr_test.h"
@@ -179,6 +180,31 @@ TEST_F(recv, wait_returns_at_once_when_already_pending)
 	_stui();
 	spin_until(&uintr_total, 1);
 	EXPECT_EQ(1U, uintr_received[12]);
+}
+
+static void on_usr1(int sig)
+{
+}
+
+static void *signal_later(void *arg)
+{
+	usleep(20000);
+	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	return NULL;
+}
+
+TEST_F(recv, wait_is_interrupted_by_a_signal)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct uintr_wait_args w = { 0 };
+	pthread_t me = pthread_self(), t;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, signal_later, &me));
+	EXPECT_EQ(-1, ioctl(self->dev, UINTR_WAIT, &w));
+	EXPECT_EQ(EINTR, errno);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0U, uintr_total);
 }
 
 /*

@@ -373,6 +373,17 @@ TEST(open_file_pins_the_module)
 	close(dev);
 }
 
+TEST_F(recv, registered_task_pins_the_module)
+{
+	/* No /dev/uintr file open, only this thread's receiver. */
+	close(self->dev);
+	self->dev = -1;
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "uintr", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	self->dev = uintr_open();
+	ASSERT_LE(0, self->dev);
+}
+
 static long stat_read(const char *name)
 {
 	char path[128], buf[32];
