@@ -51,7 +51,7 @@ static volatile uint64_t uintr_total;
 
 struct __uintr_frame;
 
-static void __attribute__((interrupt, target("general-regs-only")))
+static void __attribute__((interrupt, target("general-regs-only"), unused))
 uintr_count_handler(struct __uintr_frame *frame, unsigned long long vector)
 {
 	if (vector < UINTR_MAX_VECTORS)
