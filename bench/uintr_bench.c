@@ -134,12 +134,16 @@ static bool module_loaded(void)
 	return found;
 }
 
-/* A JSON string body: the values printed here never hold quotes. */
+/*
+ * A JSON string body: the values printed here never hold quotes.  The
+ * result lives in one of eight buffers used in turn, so one printf() can
+ * take up to eight of them.
+ */
 static const char *js(const char *s)
 {
-	static char buf[4][256];
+	static char buf[8][256];
 	static int k;
-	char *o = buf[k++ & 3];
+	char *o = buf[k++ & 7];
 	size_t j = 0;
 
 	for (; *s && j < 250; s++)

@@ -14,8 +14,9 @@
 # -n: round trips per run of a case (default 400, after n/10 + 10 warm-up
 # round trips); -r: runs of each case, each with new threads or processes
 # (default 5); a case's median is the median of its runs' medians, its p99
-# is over all runs' round trips.  The defaults keep the emulated run at
-# about four minutes.  --kdir: use an already built patched kernel tree
+# is over all runs' round trips.  With the defaults the emulated machine
+# runs for about 140 s of wall time and QEMU for one to four minutes,
+# depending on the host's load.  --kdir: use an already built patched kernel tree
 # instead of build-kernel.sh's ($UINTR_CACHE/linux-build).  --out: where
 # the JSON and PNG go (default Documentation/results); a copy is kept in
 # $UINTR_CACHE/results/bench/.
