@@ -12,13 +12,6 @@
 #include "uintr_test.h"
 #include "kselftest_harness.h"
 
-static void spin_until(volatile uint64_t *counter, uint64_t want)
-{
-	/* Delivery is asynchronous but must happen before long. */
-	for (long i = 0; i < 100000000L && *counter < want; i++)
-		__builtin_ia32_pause();
-}
-
 /* Yield until *counter reaches want or ms milliseconds passed. */
 static bool wait_count(volatile uint64_t *counter, uint64_t want, long ms)
 {
@@ -40,23 +33,16 @@ FIXTURE(recv) {
 
 FIXTURE_SETUP(recv)
 {
+	self->dev = -1;
 	if (!uintr_kernel_supported())
 		SKIP(return, "no user interrupts in this kernel or CPU");
-	memset((void *)uintr_received, 0, sizeof(uintr_received));
-	uintr_total = 0;
-	self->dev = uintr_open();
+	self->dev = uintr_receiver_start();
 	ASSERT_LE(0, self->dev);
-	ASSERT_EQ(0, uintr_register(self->dev, uintr_count_handler));
-	_stui();
 }
 
 FIXTURE_TEARDOWN(recv)
 {
-	if (self->dev >= 0) {
-		_clui();
-		ioctl(self->dev, UINTR_UNREGISTER_HANDLER, 0);
-		close(self->dev);
-	}
+	uintr_receiver_stop(self->dev);
 }
 
 TEST_F(recv, self_ipi_is_received_once)
@@ -67,7 +53,7 @@ TEST_F(recv, self_ipi_is_received_once)
 	idx = ioctl(self->dev, UINTR_REGISTER_SELF, &s);
 	ASSERT_LE(0, idx);
 	_senduipi(idx);
-	spin_until(&uintr_total, 1);
+	uintr_spin_until(&uintr_total, 1);
 	EXPECT_EQ(1U, uintr_received[5]);
 	EXPECT_EQ(1U, uintr_total);
 }
@@ -85,7 +71,7 @@ TEST_F(recv, self_ipi_held_while_uif_clear)
 		;
 	EXPECT_EQ(0U, uintr_total);
 	_stui();
-	spin_until(&uintr_total, 1);
+	uintr_spin_until(&uintr_total, 1);
 	EXPECT_EQ(1U, uintr_received[9]);
 }
 
@@ -109,7 +95,7 @@ static void *sender_thread(void *arg)
 	for (int i = 0; i < ctx->count; i++) {
 		_senduipi(idx);
 		/* Wait for it so that posts do not coalesce. */
-		spin_until(&uintr_total, i + 1);
+		uintr_spin_until(&uintr_total, i + 1);
 	}
 	return NULL;
 }
@@ -123,7 +109,7 @@ TEST_F(recv, thread_to_thread_spinning_receiver)
 	ctx.vfd = ioctl(self->dev, UINTR_CREATE_VECTOR_FD, &v);
 	ASSERT_LE(0, ctx.vfd);
 	ASSERT_EQ(0, pthread_create(&t, NULL, sender_thread, &ctx));
-	spin_until(&uintr_total, ctx.count);
+	uintr_spin_until(&uintr_total, ctx.count);
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, ctx.err);
 	EXPECT_EQ((uint64_t)ctx.count, uintr_received[3]);
@@ -178,7 +164,7 @@ TEST_F(recv, wait_returns_at_once_when_already_pending)
 	EXPECT_EQ(0, ioctl(self->dev, UINTR_WAIT, &w));
 	EXPECT_EQ(0U, uintr_total);
 	_stui();
-	spin_until(&uintr_total, 1);
+	uintr_spin_until(&uintr_total, 1);
 	EXPECT_EQ(1U, uintr_received[12]);
 }
 

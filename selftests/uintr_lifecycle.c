@@ -14,54 +14,27 @@
 #include "uintr_test.h"
 #include "kselftest_harness.h"
 
-static void spin_until(volatile uint64_t *counter, uint64_t want)
-{
-	for (long i = 0; i < 200000000L && *counter < want; i++)
-		__builtin_ia32_pause();
-}
-
 FIXTURE(recv) {
 	int dev;
 };
 
 FIXTURE_SETUP(recv)
 {
+	self->dev = -1;
 	if (!uintr_kernel_supported())
 		SKIP(return, "no user interrupts in this kernel or CPU");
-	memset((void *)uintr_received, 0, sizeof(uintr_received));
-	uintr_total = 0;
-	self->dev = uintr_open();
+	self->dev = uintr_receiver_start();
 	ASSERT_LE(0, self->dev);
-	ASSERT_EQ(0, uintr_register(self->dev, uintr_count_handler));
-	_stui();
 }
 
 FIXTURE_TEARDOWN(recv)
 {
-	if (self->dev >= 0) {
-		_clui();
-		ioctl(self->dev, UINTR_UNREGISTER_HANDLER, 0);
-		close(self->dev);
-	}
-}
-
-static int vector_fd(int dev, unsigned int vector)
-{
-	struct uintr_vector_args v = { .vector = vector };
-
-	return ioctl(dev, UINTR_CREATE_VECTOR_FD, &v);
-}
-
-static int register_sender(int dev, int vfd)
-{
-	struct uintr_sender_args s = { .fd = vfd };
-
-	return ioctl(dev, UINTR_REGISTER_SENDER, &s);
+	uintr_receiver_stop(self->dev);
 }
 
 TEST_F(recv, vector_fd_is_cloexec_and_survives_close_of_dev)
 {
-	int vfd = vector_fd(self->dev, 2);
+	int vfd = uintr_vector_fd(self->dev, 2);
 	int dev2, idx;
 
 	ASSERT_LE(0, vfd);
@@ -69,12 +42,12 @@ TEST_F(recv, vector_fd_is_cloexec_and_survives_close_of_dev)
 	/* Any /dev/uintr file serves; the state is the thread's. */
 	dev2 = uintr_open();
 	ASSERT_LE(0, dev2);
-	idx = register_sender(dev2, vfd);
+	idx = uintr_register_sender(dev2, vfd);
 	ASSERT_LE(0, idx);
 	close(vfd);
 	/* The entry keeps working after the fd is gone. */
 	_senduipi(idx);
-	spin_until(&uintr_total, 1);
+	uintr_spin_until(&uintr_total, 1);
 	EXPECT_EQ(1U, uintr_received[2]);
 	EXPECT_EQ(0, ioctl(dev2, UINTR_UNREGISTER_SENDER, idx));
 	EXPECT_EQ(-1, ioctl(dev2, UINTR_UNREGISTER_SENDER, idx));
@@ -84,11 +57,11 @@ TEST_F(recv, vector_fd_is_cloexec_and_survives_close_of_dev)
 
 TEST_F(recv, sender_after_unregister_is_esrch)
 {
-	int vfd = vector_fd(self->dev, 4);
+	int vfd = uintr_vector_fd(self->dev, 4);
 
 	ASSERT_LE(0, vfd);
 	ASSERT_EQ(0, ioctl(self->dev, UINTR_UNREGISTER_HANDLER, 0));
-	EXPECT_EQ(-1, register_sender(self->dev, vfd));
+	EXPECT_EQ(-1, uintr_register_sender(self->dev, vfd));
 	EXPECT_EQ(ESRCH, errno);
 	close(vfd);
 }
@@ -109,7 +82,7 @@ TEST_F(recv, uitt_holds_256_entries_and_the_257th_is_enospc)
 	EXPECT_EQ(17, ioctl(self->dev, UINTR_REGISTER_SELF, &s));
 	/* The last index works. */
 	_senduipi(255);
-	spin_until(&uintr_total, 1);
+	uintr_spin_until(&uintr_total, 1);
 	EXPECT_EQ(1U, uintr_received[1]);
 }
 
@@ -210,7 +183,7 @@ TEST_F(recv, process_to_process_over_scm_rights)
 		fd = recv_fd(sv[1]);
 		if (dev < 0 || fd < 0)
 			_exit(10);
-		idx = register_sender(dev, fd);
+		idx = uintr_register_sender(dev, fd);
 		if (idx < 0)
 			_exit(11);
 		for (int i = 0; i < PROC_POSTS; i++) {
@@ -221,12 +194,12 @@ TEST_F(recv, process_to_process_over_scm_rights)
 		}
 		_exit(0);
 	}
-	vfd = vector_fd(self->dev, 6);
+	vfd = uintr_vector_fd(self->dev, 6);
 	ASSERT_LE(0, vfd);
 	ASSERT_EQ(0, send_fd(sv[0], vfd));
 	close(vfd);
 	for (int i = 1; i <= PROC_POSTS; i++) {
-		spin_until(&uintr_received[6], i);
+		uintr_spin_until(&uintr_received[6], i);
 		ASSERT_EQ((uint64_t)i, uintr_received[6]);
 		ASSERT_EQ(1, write(sv[0], "k", 1));
 	}
@@ -265,7 +238,7 @@ TEST_F(recv, fork_child_inherits_no_receiver_and_no_uitt)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	/* The parent's receiver and table are untouched. */
 	_senduipi(idx);
-	spin_until(&uintr_total, 1);
+	uintr_spin_until(&uintr_total, 1);
 	EXPECT_EQ(1U, uintr_received[3]);
 }
 
@@ -321,7 +294,7 @@ static void *receiver_then_exit(void *arg)
 
 	if (uintr_register(r->dev, uintr_count_handler))
 		return NULL;
-	r->vfd = vector_fd(r->dev, 8);
+	r->vfd = uintr_vector_fd(r->dev, 8);
 	r->tid = syscall(SYS_gettid);
 	_stui();
 	r->registered = 1;
@@ -342,7 +315,7 @@ TEST_F(recv, receiver_exits_while_sender_keeps_sending)
 	while (!r.registered)
 		sched_yield();
 	ASSERT_LE(0, r.vfd);
-	idx = register_sender(self->dev, r.vfd);
+	idx = uintr_register_sender(self->dev, r.vfd);
 	ASSERT_LE(0, idx);
 	for (int i = 0; i < 2000; i++)
 		_senduipi(idx);
@@ -353,7 +326,7 @@ TEST_F(recv, receiver_exits_while_sender_keeps_sending)
 	for (int i = 0; i < 2000; i++)
 		_senduipi(idx);
 	/* New registrations are refused. */
-	EXPECT_EQ(-1, register_sender(self->dev, r.vfd));
+	EXPECT_EQ(-1, uintr_register_sender(self->dev, r.vfd));
 	EXPECT_EQ(ESRCH, errno);
 	EXPECT_EQ(0, ioctl(self->dev, UINTR_UNREGISTER_SENDER, idx));
 	close(r.vfd);
@@ -411,7 +384,7 @@ TEST_F(recv, debugfs_counts_live_objects)
 		SKIP(return, "debugfs is not mounted");
 	/* This thread is a receiver already (fixture). */
 	EXPECT_LE(1, recv0);
-	vfd = vector_fd(self->dev, 5);
+	vfd = uintr_vector_fd(self->dev, 5);
 	ASSERT_LE(0, vfd);
 	EXPECT_EQ(fds0 + 1, stat_read("vector_fds"));
 	idx = ioctl(self->dev, UINTR_REGISTER_SELF, &s);

@@ -13,7 +13,7 @@
 #include "uintr_test.h"
 #include "kselftest_harness.h"
 
-#define ROUNDS 1000
+#define ROUNDS 500
 
 static volatile int stop;
 static volatile unsigned long signals;
@@ -54,14 +54,33 @@ static void *pinger(void *arg)
 
 static void *signaller(void *arg)
 {
+	sigset_t usr1;
+
+	/* Signal the other threads; a signal to this one would cut its sleep. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	while (!stop) {
 		kill(getpid(), SIGUSR1);
-		usleep(100);
+		usleep(1000);
 	}
 	return NULL;
 }
 
-TEST(switches_signals_fork_exec_keep_state)
+FIXTURE(load) {
+	int unused;
+};
+
+FIXTURE_SETUP(load)
+{
+}
+
+FIXTURE_TEARDOWN(load)
+{
+}
+
+/* Generous: with one emulated CPU everything here runs in turn. */
+TEST_F_TIMEOUT(load, switches_signals_fork_exec_keep_state, 300)
 {
 	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	int ab[2], ba[2];
@@ -80,7 +99,7 @@ TEST(switches_signals_fork_exec_keep_state)
 	ASSERT_EQ(0, pthread_create(&tb, NULL, pinger, &b));
 
 	/* Meanwhile: fork and exec, with FP state live in the parent. */
-	for (int i = 0; i < 30; i++) {
+	for (int i = 0; i < 10; i++) {
 		double before = 2.5 * i;
 		int status;
 		pid_t pid = fork();

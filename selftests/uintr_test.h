@@ -68,4 +68,55 @@ static inline int uintr_register(int dev, void *handler)
 	return ioctl(dev, UINTR_REGISTER_HANDLER, &args);
 }
 
+/*
+ * Make the calling thread a receiver with uintr_count_handler and UIF set,
+ * counters cleared.  Returns the /dev/uintr fd, or -1.
+ */
+static inline int uintr_receiver_start(void)
+{
+	int dev;
+
+	memset((void *)uintr_received, 0, sizeof(uintr_received));
+	uintr_total = 0;
+	dev = uintr_open();
+	if (dev < 0)
+		return -1;
+	if (uintr_register(dev, uintr_count_handler)) {
+		close(dev);
+		return -1;
+	}
+	_stui();
+	return dev;
+}
+
+static inline void uintr_receiver_stop(int dev)
+{
+	if (dev < 0)
+		return;
+	_clui();
+	ioctl(dev, UINTR_UNREGISTER_HANDLER, 0);
+	close(dev);
+}
+
+static inline int uintr_vector_fd(int dev, unsigned int vector)
+{
+	struct uintr_vector_args v = { .vector = vector };
+
+	return ioctl(dev, UINTR_CREATE_VECTOR_FD, &v);
+}
+
+static inline int uintr_register_sender(int dev, int vfd)
+{
+	struct uintr_sender_args s = { .fd = vfd };
+
+	return ioctl(dev, UINTR_REGISTER_SENDER, &s);
+}
+
+/* Spin until *counter reaches want; delivery is asynchronous but quick. */
+static inline void uintr_spin_until(volatile uint64_t *counter, uint64_t want)
+{
+	for (long i = 0; i < 200000000L && *counter < want; i++)
+		__builtin_ia32_pause();
+}
+
 #endif /* UINTR_TEST_H */
