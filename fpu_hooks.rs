@@ -22,6 +22,7 @@ use crate::{
         },
         image,
     },
+    receiver::Receiver,
     shim,
     stats,
     task, //
@@ -103,9 +104,15 @@ fn before_xrstors(image: Option<&UintrState>) {
 /// On the way to user space of a thread with state attached; `image` is
 /// what the following XRSTORS loads, or `None` if the registers are live.
 fn exit_to_user(image: Option<&mut UintrState>) {
-    let Some(receiver) = task::current().and_then(|s| s.receiver.as_ref()) else {
-        return;
-    };
+    task::with_current(|state| {
+        if let Some(receiver) = state.receiver.as_ref() {
+            arm_receiver(receiver, image);
+        }
+    });
+}
+
+/// Arms `receiver`, the current thread's, for its return to user space.
+fn arm_receiver(receiver: &Receiver, image: Option<&mut UintrState>) {
     let ndst = shim::this_cpu_ndst();
     receiver.update_upid(|s| logic::upid::resume(s, ndst));
     // Read after the UPID update: a post that saw SN set is in PIR now.

@@ -92,10 +92,29 @@ pub(crate) unsafe fn of_task<'a>(task: *mut bindings::task_struct) -> Option<&'a
     unsafe { p.as_mut() }
 }
 
-/// The state of the calling thread.
-pub(crate) fn current() -> Option<&'static mut TaskState> {
-    // SAFETY: The current task, used by the current task.
-    unsafe { of_task(bindings::get_current()) }
+/// Runs `f` on the calling thread's state, if it has any.
+///
+/// The reference cannot outlive `f`, and `f` cannot detach the state, so it
+/// never points to freed memory.
+pub(crate) fn with_current<R>(f: impl FnOnce(&mut TaskState) -> R) -> Option<R> {
+    // SAFETY: The current task, used by the current task for the duration
+    // of `f` only.
+    unsafe { of_task(bindings::get_current()) }.map(f)
+}
+
+/// Whether the calling thread has state attached.
+pub(crate) fn has_state() -> bool {
+    with_current(|_| ()).is_some()
+}
+
+/// The calling thread's receiver, if it registered a handler.
+pub(crate) fn current_receiver() -> Option<Arc<Receiver>> {
+    with_current(|s| s.receiver.clone()).flatten()
+}
+
+/// The calling process's table, if the calling thread is a sender.
+pub(crate) fn current_uitt() -> Option<Arc<Uitt>> {
+    with_current(|s| s.sender.as_ref().map(|s| s.uitt.clone())).flatten()
 }
 
 /// Attaches `state` to the calling thread, which must have none.

@@ -52,13 +52,14 @@ fn handler_of(args: &HandlerArgs) -> Result<Handler> {
 /// Makes the calling thread a receiver.
 pub(crate) fn register(args: HandlerArgs) -> Result<isize> {
     let handler = handler_of(&args)?;
-    if task::current().is_some_and(|s| s.receiver.is_some()) {
+    if task::current_receiver().is_some() {
         return Err(EBUSY);
     }
     let receiver = Receiver::new(NOTIFICATION_VECTOR, shim::this_cpu_ndst())?;
-    let fresh = match task::current() {
-        Some(_) => None,
-        None => Some(TaskState::new()?),
+    let fresh = if task::has_state() {
+        None
+    } else {
+        Some(TaskState::new()?)
     };
 
     let mut guard = XstateGuard::lock();
@@ -66,9 +67,7 @@ pub(crate) fn register(args: HandlerArgs) -> Result<isize> {
     if let Some(state) = fresh {
         task::attach(state);
     }
-    if let Some(state) = task::current() {
-        state.receiver = Some(receiver);
-    }
+    task::with_current(|state| state.receiver = Some(receiver));
     Ok(0)
 }
 
@@ -78,17 +77,14 @@ pub(crate) fn unregister(arg: usize) -> Result<isize> {
         return Err(EINVAL);
     }
     let mut guard = XstateGuard::lock();
-    let state = task::current().ok_or(EINVAL)?;
-    let receiver = state.receiver.take().ok_or(EINVAL)?;
+    let (receiver, empty) = task::with_current(|s| s.receiver.take().map(|r| (r, s.is_empty())))
+        .flatten()
+        .ok_or(EINVAL)?;
     image::remove_receiver(guard.image());
     // The registers were saved, which disarmed UINV; make sure before the
     // UPID can go.
     fpu_hooks::disarm_this_cpu();
-    let emptied = if state.is_empty() {
-        task::detach()
-    } else {
-        None
-    };
+    let emptied = if empty { task::detach() } else { None };
     drop(guard);
 
     receiver.kill();

@@ -41,17 +41,13 @@ pub(crate) fn register(args: SenderArgs) -> Result<isize> {
 /// Adds an entry that targets the calling receiver itself.
 pub(crate) fn register_self(args: VectorArgs) -> Result<isize> {
     let vector = super::vector::user_vector(&args)?;
-    let receiver = task::current()
-        .and_then(|s| s.receiver.clone())
-        .ok_or(EINVAL)?;
+    let receiver = task::current_receiver().ok_or(EINVAL)?;
     add(receiver, vector)
 }
 
 /// Removes entry `index` of the calling process's table.
 pub(crate) fn unregister(index: usize) -> Result<isize> {
-    let uitt = task::current()
-        .and_then(|s| s.sender.as_ref().map(|s| s.uitt.clone()))
-        .ok_or(EINVAL)?;
+    let uitt = task::current_uitt().ok_or(EINVAL)?;
     uitt.remove(index)?;
     Ok(0)
 }
@@ -66,13 +62,14 @@ fn add(receiver: Arc<Receiver>, vector: u8) -> Result<isize> {
 
 /// Makes the calling thread a sender on its process's table.
 fn enable_sender() -> Result<Arc<Uitt>> {
-    if let Some(s) = task::current().and_then(|s| s.sender.as_ref()) {
-        return Ok(s.uitt.clone());
+    if let Some(uitt) = task::current_uitt() {
+        return Ok(uitt);
     }
     let mm = uitt::current_mm()?;
-    let fresh = match task::current() {
-        Some(_) => None,
-        None => Some(TaskState::new()?),
+    let fresh = if task::has_state() {
+        None
+    } else {
+        Some(TaskState::new()?)
     };
     let table = uitt::get_for_current()?;
 
@@ -87,11 +84,11 @@ fn enable_sender() -> Result<Arc<Uitt>> {
         task::attach(state);
     }
     stats::SENDERS.inc();
-    if let Some(state) = task::current() {
+    task::with_current(|state| {
         state.sender = Some(Sender {
             uitt: table.clone(),
             mm,
-        });
-    }
+        })
+    });
     Ok(table)
 }

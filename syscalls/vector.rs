@@ -22,8 +22,6 @@ pub(crate) fn user_vector(args: &VectorArgs) -> Result<u8> {
 /// A new vector fd for `args.vector` of the calling receiver.
 pub(crate) fn create(args: VectorArgs) -> Result<isize> {
     let vector = user_vector(&args)?;
-    let receiver = task::current()
-        .and_then(|s| s.receiver.clone())
-        .ok_or(EINVAL)?;
+    let receiver = task::current_receiver().ok_or(EINVAL)?;
     Ok(VectorFd::install(receiver, vector)?.try_into()?)
 }

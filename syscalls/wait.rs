@@ -25,9 +25,7 @@ pub(crate) fn wait(args: WaitArgs) -> Result<isize> {
     } else {
         -1
     };
-    let receiver = task::current()
-        .and_then(|s| s.receiver.clone())
-        .ok_or(EINVAL)?;
+    let receiver = task::current_receiver().ok_or(EINVAL)?;
     wait::wait(&receiver, timeout_ns)?;
     Ok(0)
 }
