@@ -11,9 +11,11 @@
  * that every round trip is two context switches.  System-call cases: a
  * getppid() loop in a plain thread and in a receiver.
  *
- * Every case prints one line "BENCH {json}" (median, p99, mean, min of the
- * round trip in TSC ticks, the ratio to the spinning user-IPI case, and the
- * kernel entries per round trip), and a "#" line for people.  Kernel
+ * Every case runs REPEATS times, each time with new threads or processes,
+ * and prints one line "BENCH {json}" (the median of the runs' medians, and
+ * p99, mean, min and max over all round trips, in TSC ticks; the ratio to
+ * the spinning user-IPI case; the kernel entries per round trip) and a "#"
+ * line for people.  Kernel
  * entries are counted this way: system calls at each call site in this
  * program (plus one rt_sigreturn per signal handled); page faults and
  * context switches from getrusage(RUSAGE_THREAD) deltas of both sides;
@@ -25,8 +27,8 @@
  *                    [-n ROUNDTRIPS] [-r REPEATS]
  * Defaults come from the environment (the guest's kernel command line):
  * uintr_bench_n (1000), uintr_bench_reps (5), uintr_bench_machine (a
- * label for the BENCH lines).  --state names the module state for the
- * context-switch cases; by default it is read from /proc/modules.
+ * label for the BENCH lines).  --state names the module state the lines
+ * carry; by default it is "loaded" or "unloaded" from /proc/modules.
  */
 #define _GNU_SOURCE
 #include <errno.h>
