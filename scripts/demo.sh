@@ -17,7 +17,7 @@ logf=$UINTR_CACHE/results/demo.log
 log "booting the emulated Sapphire Rapids (2 CPUs); serial log: $logf"
 "$UINTR_TOP/scripts/run-bochs.sh" --kernel "$KOUT/arch/x86/boot/bzImage" \
 	--initrd "$UINTR_CACHE/initramfs.cpio.gz" --cpus 2 \
-	--append "uintr_guest=demo" --log "$logf" > /dev/null
+	--append "uintr_guest=demo" --log "$logf" --timeout 300 > /dev/null || true
 echo
 grep -E '^(uintr-guest: mode|receiver:|sender:|demo:)' "$logf" | tr -d '\r'
 grep -q '^ok [0-9]* guest: demo' "$logf" || die "the demo did not deliver every interrupt (see $logf)"

@@ -56,6 +56,22 @@ int main(void)
 	_stui();
 	printf("receiver: handler registered, vector fd %d, UIF set\n", vfd);
 	pthread_create(&t, NULL, sender, NULL);
+	/*
+	 * A user interrupt reaches a thread in user space, or one blocked in
+	 * UINTR_WAIT; a thread blocked elsewhere (pthread_join, say) gets it
+	 * when it returns.  So wait for each one with UINTR_WAIT.
+	 */
+	while (uintr_received[VECTOR] < COUNT) {
+		struct uintr_wait_args w = { .flags = UINTR_WAIT_TIMEOUT,
+					     .timeout_ns = 5000000000LL };
+
+		if (ioctl(dev, UINTR_WAIT, &w)) {
+			perror("UINTR_WAIT");
+			return 1;
+		}
+		printf("receiver: back from UINTR_WAIT, handler has run %llu times\n",
+		       (unsigned long long)uintr_received[VECTOR]);
+	}
 	pthread_join(t, NULL);
 	printf("receiver: handler ran %llu times for vector %d (sent %d)\n",
 	       (unsigned long long)uintr_received[VECTOR], VECTOR, COUNT);
