@@ -301,8 +301,12 @@ def chart(data, path):
                       "emulated TSC ticks; dots: each run's median")
         ax.set_title("emulated Sapphire Rapids: context switch by module state", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
+    cfg = data["conditions"].get("kernel_config", {})
+    debug = [k[len("CONFIG_"):] for k in ("CONFIG_PROVE_LOCKING", "CONFIG_PROVE_RCU",
+                                          "CONFIG_DEBUG_KMEMLEAK") if cfg.get(k) == "y"]
+    kernel = ("kernel with " + ", ".join(debug)) if debug else "kernel without lock or leak debugging"
     fig.text(0.01, 0.003,
-             f"Measured {data['conditions']['date']} with uintr_bench (scripts/bench.sh). "
+             f"Measured {data['conditions']['date']} with uintr_bench (scripts/bench.sh), {kernel}. "
              "Emulated ticks are emulated instructions (Bochs ips-based TSC), not silicon "
              "cycles; QEMU numbers are TCG emulation.", fontsize=7)
     fig.tight_layout(rect=(0, 0.015, 1, 1))

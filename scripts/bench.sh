@@ -114,5 +114,8 @@ stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 	"${logs[@]}"
 cp "$out/benchmarks.json" "$work/benchmarks-$stamp.json"
 cp "$out/benchmarks.png" "$work/benchmarks-$stamp.png"
+for l in "${logs[@]}"; do
+	cp "${l#*=}" "$work/${l%%=*}-$stamp.log"
+done
 log "results: $out/benchmarks.json, $out/benchmarks.png (copies in $work)"
 log "bench.sh took $(($(date +%s) - start)) s"
