@@ -54,9 +54,10 @@ struct __uintr_frame;
 static void __attribute__((interrupt, target("general-regs-only"), unused))
 uintr_count_handler(struct __uintr_frame *frame, unsigned long long vector)
 {
+	/* Handlers of several threads can interleave: count atomically. */
 	if (vector < UINTR_MAX_VECTORS)
-		uintr_received[vector]++;
-	uintr_total++;
+		__atomic_fetch_add(&uintr_received[vector], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&uintr_total, 1, __ATOMIC_RELAXED);
 }
 
 static inline int uintr_register(int dev, void *handler)
