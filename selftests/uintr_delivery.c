@@ -80,6 +80,7 @@ struct sender_ctx {
 	int vfd;
 	int count;
 	int err;
+	long waits;
 };
 
 static void *sender_thread(void *arg)
@@ -127,8 +128,7 @@ static void *post_later(void *arg)
 		ctx->err = errno;
 		return NULL;
 	}
-	/* Give the receiver time to block. */
-	usleep(20000);
+	uintr_await_waiter(ctx->waits);
 	_senduipi(idx);
 	return NULL;
 }
@@ -137,7 +137,7 @@ TEST_F(recv, blocked_receiver_wakes_and_handler_ran_before_return)
 {
 	struct uintr_vector_args v = { .vector = 11 };
 	struct uintr_wait_args w = { 0 };
-	struct sender_ctx ctx = { .dev = self->dev };
+	struct sender_ctx ctx = { .dev = self->dev, .waits = uintr_stat("waits") };
 	pthread_t t;
 
 	ctx.vfd = ioctl(self->dev, UINTR_CREATE_VECTOR_FD, &v);
@@ -172,10 +172,17 @@ static void on_usr1(int sig)
 {
 }
 
+struct signal_ctx {
+	pthread_t target;
+	long waits;
+};
+
 static void *signal_later(void *arg)
 {
-	usleep(20000);
-	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	struct signal_ctx *ctx = arg;
+
+	uintr_await_waiter(ctx->waits);
+	pthread_kill(ctx->target, SIGUSR1);
 	return NULL;
 }
 
@@ -183,10 +190,11 @@ TEST_F(recv, wait_is_interrupted_by_a_signal)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	struct uintr_wait_args w = { 0 };
-	pthread_t me = pthread_self(), t;
+	struct signal_ctx ctx = { .target = pthread_self(), .waits = uintr_stat("waits") };
+	pthread_t t;
 
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
-	ASSERT_EQ(0, pthread_create(&t, NULL, signal_later, &me));
+	ASSERT_EQ(0, pthread_create(&t, NULL, signal_later, &ctx));
 	EXPECT_EQ(-1, ioctl(self->dev, UINTR_WAIT, &w));
 	EXPECT_EQ(EINTR, errno);
 	ASSERT_EQ(0, pthread_join(t, NULL));

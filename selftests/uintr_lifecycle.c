@@ -357,26 +357,10 @@ TEST_F(recv, registered_task_pins_the_module)
 	ASSERT_LE(0, self->dev);
 }
 
-static long stat_read(const char *name)
-{
-	char path[128], buf[32];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/uintr/stats/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f))
-		v = strtol(buf, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 TEST_F(recv, debugfs_counts_live_objects)
 {
-	long recv0 = stat_read("receivers"), fds0 = stat_read("vector_fds");
-	long ent0 = stat_read("uitt_entries"), snd0 = stat_read("senders");
+	long recv0 = uintr_stat("receivers"), fds0 = uintr_stat("vector_fds");
+	long ent0 = uintr_stat("uitt_entries"), snd0 = uintr_stat("senders");
 	struct uintr_self_args s = { .vector = 1 };
 	int vfd, idx;
 
@@ -386,17 +370,17 @@ TEST_F(recv, debugfs_counts_live_objects)
 	EXPECT_LE(1, recv0);
 	vfd = uintr_vector_fd(self->dev, 5);
 	ASSERT_LE(0, vfd);
-	EXPECT_EQ(fds0 + 1, stat_read("vector_fds"));
+	EXPECT_EQ(fds0 + 1, uintr_stat("vector_fds"));
 	idx = ioctl(self->dev, UINTR_REGISTER_SELF, &s);
 	ASSERT_LE(0, idx);
-	EXPECT_EQ(ent0 + 1, stat_read("uitt_entries"));
-	EXPECT_EQ(snd0 + 1, stat_read("senders"));
+	EXPECT_EQ(ent0 + 1, uintr_stat("uitt_entries"));
+	EXPECT_EQ(snd0 + 1, uintr_stat("senders"));
 	close(vfd);
-	EXPECT_EQ(fds0, stat_read("vector_fds"));
+	EXPECT_EQ(fds0, uintr_stat("vector_fds"));
 	EXPECT_EQ(0, ioctl(self->dev, UINTR_UNREGISTER_SENDER, idx));
-	EXPECT_EQ(ent0, stat_read("uitt_entries"));
+	EXPECT_EQ(ent0, uintr_stat("uitt_entries"));
 	EXPECT_EQ(0, ioctl(self->dev, UINTR_UNREGISTER_HANDLER, 0));
-	EXPECT_EQ(recv0 - 1, stat_read("receivers"));
+	EXPECT_EQ(recv0 - 1, uintr_stat("receivers"));
 }
 
 static int exec_probe(void)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -118,6 +119,40 @@ static inline void uintr_spin_until(volatile uint64_t *counter, uint64_t want)
 {
 	for (long i = 0; i < 200000000L && *counter < want; i++)
 		__builtin_ia32_pause();
+}
+
+/* A counter of /sys/kernel/debug/uintr/stats, or -1 if it cannot be read. */
+static inline long uintr_stat(const char *name)
+{
+	char path[128], buf[32];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/uintr/stats/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtol(buf, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/*
+ * Wait until some thread blocked in UINTR_WAIT since the "waits" counter
+ * read @before, so that a post or a signal sent next finds it waiting.
+ * Falls back to a fixed delay without debugfs.
+ */
+static inline void uintr_await_waiter(long before)
+{
+	if (before < 0) {
+		usleep(20000);
+		return;
+	}
+	for (int i = 0; i < 100000 && uintr_stat("waits") <= before; i++)
+		usleep(100);
+	/* It counts itself just before it sleeps. */
+	usleep(1000);
 }
 
 #endif /* UINTR_TEST_H */
