@@ -22,6 +22,7 @@ use crate::{
         },
         image,
     },
+    poll,
     receiver::Receiver,
     shim,
     stats,
@@ -92,7 +93,16 @@ unsafe fn image_mut<'a>(image: *mut bindings::uintr_state) -> Option<&'a mut Uin
 }
 
 /// After an XSAVES that saved component 14 into `image`.
-fn after_xsaves(image: Option<&mut UintrState>) {
+fn after_xsaves(mut image: Option<&mut UintrState>) {
+    if let Some(img) = image.as_deref_mut() {
+        // The image is the current thread's: posts to its polled vectors
+        // that reached UIRR while it was in the kernel count on the fds.
+        task::with_current(|state| {
+            if let Some(receiver) = state.receiver.as_ref() {
+                receiver.collect_image(img);
+            }
+        });
+    }
     with_cpu_misc(|m| m.after_xsaves(image));
 }
 
@@ -114,8 +124,11 @@ fn exit_to_user(image: Option<&mut UintrState>) {
 /// Arms `receiver`, the current thread's, for its return to user space.
 fn arm_receiver(receiver: &Receiver, image: Option<&mut UintrState>) {
     let ndst = shim::this_cpu_ndst();
+    poll::unpark(receiver);
     receiver.update_upid(|s| logic::upid::resume(s, ndst));
     // Read after the UPID update: a post that saw SN set is in PIR now.
+    // Posts to polled vectors count on their fds; the rest is replayed.
+    receiver.collect_pir();
     let replay = logic::upid::replay_needed(receiver.pir());
     execute(with_cpu_misc(|m| m.arm_for_user(image, NOTIFICATION_VECTOR)).flatten());
     if replay {
@@ -132,8 +145,10 @@ fn switch_out(prev: *mut bindings::task_struct) {
     // SAFETY: `prev` is the task being switched out, on its own behalf.
     let state = unsafe { task::of_task(prev) };
     if let Some(receiver) = state.and_then(|s| s.receiver.as_ref()) {
-        // A blocked receiver keeps notifications on: they wake it.
-        if !receiver.is_waiting() {
+        // A blocked receiver keeps notifications on: they wake it.  One
+        // with polled vectors sends them to the kernel vector: they wake
+        // the pollers of its fds.
+        if !receiver.is_waiting() && !poll::park(receiver) {
             receiver.update_upid(logic::upid::suspend);
         }
     }

@@ -7,7 +7,10 @@
 //! files and attached tasks.
 
 use crate::hw::upid::Ndst;
-use core::sync::atomic::AtomicU64;
+use core::{
+    ptr::NonNull,
+    sync::atomic::AtomicU64, //
+};
 use kernel::{
     bindings,
     error::to_result,
@@ -29,6 +32,97 @@ extern "C" {
     fn uintr_x2apic_mode() -> bool;
     fn uintr_sleep_until_posted(pir: *const u64, timeout_ns: i64) -> c_int;
     fn uintr_task_size_max() -> u64;
+    fn uintr_cpu_online(cpu: c_uint) -> bool;
+    fn uintr_poll_new() -> *mut c_void;
+    fn uintr_poll_wake(queue: *mut c_void);
+    fn uintr_poll_free(queue: *mut c_void);
+    fn uintr_poll_put_later(queue: *mut c_void, owner: *mut c_void);
+    fn uintr_deferred_init() -> c_int;
+    fn uintr_deferred_exit();
+}
+
+/// The module's deferred work (C side: `uintr_wq`), drained on drop.
+///
+/// # Invariants
+///
+/// The workqueue exists while this value does.
+pub(crate) struct Deferred(());
+
+impl Deferred {
+    /// Creates the workqueue.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: Called once, at module init.
+        to_result(unsafe { uintr_deferred_init() })?;
+        // INVARIANT: Created above.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        // SAFETY: The workqueue exists by the type invariant; the module is
+        // being unloaded, so nothing queues new work.
+        unsafe { uintr_deferred_exit() }
+    }
+}
+
+/// Whether `cpu` is online.
+pub(crate) fn cpu_online(cpu: u32) -> bool {
+    // SAFETY: Reads the online mask; any `cpu` value is accepted.
+    unsafe { uintr_cpu_online(cpu) }
+}
+
+/// A receiver's wait queue for its vector fds (C: `struct uintr_poll`),
+/// with the irq_work that wakes it from any context.
+///
+/// # Invariants
+///
+/// `0` is a live `struct uintr_poll` owned by this value.
+pub(crate) struct PollQueue(NonNull<c_void>);
+
+// SAFETY: The C object is used from any CPU: its wait queue and irq_work
+// have their own locking.
+unsafe impl Send for PollQueue {}
+// SAFETY: As above.
+unsafe impl Sync for PollQueue {}
+
+impl PollQueue {
+    /// A new, empty queue.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: Always safe to call.
+        let p = unsafe { uintr_poll_new() };
+        // INVARIANT: A non-null result is a new object we own.
+        Ok(Self(NonNull::new(p).ok_or(ENOMEM)?))
+    }
+
+    /// Wakes the pollers and readers soon.  Any context, including hard
+    /// interrupts and the scheduler's switch path.
+    pub(crate) fn wake(&self) {
+        // SAFETY: Live by the type invariant.
+        unsafe { uintr_poll_wake(self.0.as_ptr()) }
+    }
+
+    /// Hands `owner`, a reference from `Arc::into_raw`, to
+    /// `uintr_rust_receiver_put` after an RCU grace period.  Any context; at
+    /// most once per queue.
+    pub(crate) fn put_later(&self, owner: *const c_void) {
+        // SAFETY: Live by the type invariant; the C side only stores `owner`.
+        unsafe { uintr_poll_put_later(self.0.as_ptr(), owner.cast_mut()) }
+    }
+
+    /// The C object, for the file operations.
+    pub(crate) fn as_ptr(&self) -> *mut c_void {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for PollQueue {
+    fn drop(&mut self) {
+        // SAFETY: Owned by the type invariant.  The receiver that owns this
+        // is being freed, so nothing queues the wake-up any more; the C side
+        // waits for one still running before it frees.
+        unsafe { uintr_poll_free(self.0.as_ptr()) }
+    }
 }
 
 /// The end of the user address space (`TASK_SIZE_MAX`).

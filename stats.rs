@@ -2,8 +2,9 @@
 
 //! Counters for maintainers, in debugfs under `uintr/stats/`.
 //!
-//! Live objects (`receivers`, `senders`, `uitt_entries`, `vector_fds`) go up
-//! and down; events (`replays`, `waits`, `wakeups`) only go up.  Updates
+//! Live objects (`receivers`, `senders`, `uitt_entries`, `vector_fds`,
+//! `polled`) go up and down; events (`replays`, `waits`, `wakeups`,
+//! `poll_parks`, `collected`) only go up.  Updates
 //! are relaxed atomic additions, cheap enough for the hooks.
 
 use kernel::{
@@ -51,6 +52,12 @@ pub(crate) static REPLAYS: Counter = Counter::new();
 pub(crate) static WAITS: Counter = Counter::new();
 /// Blocked receivers woken by the kernel vector.
 pub(crate) static WAKEUPS: Counter = Counter::new();
+/// Receivers with polled vectors (each holds a slot in a CPU's table).
+pub(crate) static POLLED: Counter = Counter::new();
+/// Switch-outs that pointed a polled receiver's UPID at the kernel vector.
+pub(crate) static POLL_PARKS: Counter = Counter::new();
+/// Posts counted on vector fds instead of reaching the handler.
+pub(crate) static COLLECTED: Counter = Counter::new();
 
 /// Creates `uintr/stats/` with one read-only file per counter.
 pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
@@ -64,6 +71,9 @@ pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
             d.read_only_file(c"replays", &REPLAYS.0);
             d.read_only_file(c"waits", &WAITS.0);
             d.read_only_file(c"wakeups", &WAKEUPS.0);
+            d.read_only_file(c"polled", &POLLED.0);
+            d.read_only_file(c"poll_parks", &POLL_PARKS.0);
+            d.read_only_file(c"collected", &COLLECTED.0);
         }),
         GFP_KERNEL,
     )

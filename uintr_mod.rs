@@ -20,6 +20,7 @@ use kernel::{
 mod fpu_hooks;
 mod hw;
 mod logic;
+mod poll;
 mod receiver;
 mod shim;
 mod stats;
@@ -47,6 +48,8 @@ struct UintrModule {
     _hooks: Option<fpu_hooks::Registration>,
     /// `uintr/stats/` in debugfs.
     _stats: Pin<KBox<kernel::debugfs::Scope<()>>>,
+    /// Deferred frees; dropped last, which drains them.
+    _deferred: shim::Deferred,
 }
 
 impl kernel::InPlaceModule for UintrModule {
@@ -54,6 +57,7 @@ impl kernel::InPlaceModule for UintrModule {
         // SAFETY: Called once, before anything uses the table map.
         unsafe { uitt::UITTS.init() };
         try_pin_init!(Self {
+            _deferred: shim::Deferred::new()?,
             _hooks: register_hooks()?,
             _stats: stats::debugfs()?,
             _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"uintr" }),

@@ -12,12 +12,121 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/irq_work.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <asm/apic.h>
 
 #include "uintr_shim.h"
+
+/*
+ * Deferred work: receivers can be dropped where nothing may sleep (the exit
+ * hook runs under rcu_read_lock()), but a wait queue with an irq_work is
+ * only freed after irq_work_sync(), and a receiver in a slot of the module's
+ * per-CPU tables must outlive an RCU grace period after it left the slot.
+ * Both go through this workqueue, which module exit drains.
+ */
+static struct workqueue_struct *uintr_wq;
+
+int uintr_deferred_init(void)
+{
+	uintr_wq = alloc_workqueue("uintr", WQ_UNBOUND, 0);
+	return uintr_wq ? 0 : -ENOMEM;
+}
+
+/*
+ * Called last on module exit.  A queued put can end in a queued free, each
+ * behind a grace period: two rounds drain everything that runs module code.
+ */
+void uintr_deferred_exit(void)
+{
+	rcu_barrier();
+	flush_workqueue(uintr_wq);
+	rcu_barrier();
+	destroy_workqueue(uintr_wq);
+}
+
+/*
+ * A receiver's wait queue, shared by all its vector fds, and the irq_work
+ * that wakes it: the Rust side collects posts in contexts that cannot take
+ * the wait-queue lock safely (the scheduler's switch path, XSAVES in any
+ * context), so every wake-up goes through the irq_work.
+ */
+struct uintr_poll {
+	wait_queue_head_t wq;
+	struct irq_work wake;
+	void *owner;			/* the reference put_work drops */
+	struct rcu_work put_work;
+	struct rcu_work free_work;
+	struct rcu_head rcu;
+};
+
+static void uintr_poll_wake_fn(struct irq_work *work)
+{
+	struct uintr_poll *p = container_of(work, struct uintr_poll, wake);
+
+	wake_up_all(&p->wq);
+}
+
+static void uintr_poll_put_fn(struct work_struct *work)
+{
+	struct uintr_poll *p = container_of(to_rcu_work(work), struct uintr_poll,
+					    put_work);
+
+	/* May drop the last reference, which frees @p through free_work. */
+	uintr_rust_receiver_put(p->owner);
+}
+
+static void uintr_poll_free_fn(struct work_struct *work)
+{
+	struct uintr_poll *p = container_of(to_rcu_work(work), struct uintr_poll,
+					    free_work);
+
+	irq_work_sync(&p->wake);
+	/* No fd is open any more, so no epoll entry should be left. */
+	wake_up_pollfree(&p->wq);
+	kfree_rcu(p, rcu);
+}
+
+struct uintr_poll *uintr_poll_new(void)
+{
+	struct uintr_poll *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+	if (!p)
+		return NULL;
+	init_waitqueue_head(&p->wq);
+	init_irq_work(&p->wake, uintr_poll_wake_fn);
+	INIT_RCU_WORK(&p->put_work, uintr_poll_put_fn);
+	INIT_RCU_WORK(&p->free_work, uintr_poll_free_fn);
+	return p;
+}
+
+/* Wake everybody polling or reading @p's fds soon.  Any context. */
+void uintr_poll_wake(struct uintr_poll *p)
+{
+	irq_work_queue(&p->wake);
+}
+
+/*
+ * Hand @owner, a receiver reference, to uintr_rust_receiver_put() after an
+ * RCU grace period.  Any context; at most once per @p.
+ */
+void uintr_poll_put_later(struct uintr_poll *p, void *owner)
+{
+	p->owner = owner;
+	queue_rcu_work(uintr_wq, &p->put_work);
+}
+
+/* Free @p once its irq_work is idle.  Any context; once. */
+void uintr_poll_free(struct uintr_poll *p)
+{
+	queue_rcu_work(uintr_wq, &p->free_work);
+}
 
 static int uintr_vector_fop_release(struct inode *inode, struct file *file)
 {
@@ -25,9 +134,55 @@ static int uintr_vector_fop_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static __poll_t uintr_vector_fop_poll(struct file *file, poll_table *pt)
+{
+	struct uintr_poll *p = uintr_rust_vector_queue(file->private_data);
+	u32 state;
+
+	poll_wait(file, &p->wq, pt);
+	state = uintr_rust_vector_poll(file->private_data);
+	return (state & 1 ? EPOLLIN | EPOLLRDNORM : 0) |
+	       (state & 2 ? EPOLLHUP : 0);
+}
+
+/*
+ * read(): the number of posts counted on the fd since the last read, as a
+ * u64; 0 (end of file) once the receiver is gone and nothing is left.
+ */
+static ssize_t uintr_vector_fop_read(struct file *file, char __user *buf,
+				     size_t len, loff_t *ppos)
+{
+	void *vector = file->private_data;
+	u64 count;
+	int ret;
+
+	if (len < sizeof(count))
+		return -EINVAL;
+	for (;;) {
+		ret = uintr_rust_vector_take(vector, &count);
+		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
+			break;
+		ret = wait_event_interruptible(uintr_rust_vector_queue(vector)->wq,
+					       uintr_rust_vector_ready(vector));
+		if (ret)
+			return ret;
+	}
+	if (ret < 0)
+		return ret;
+	if (!count)
+		return 0;
+	if (copy_to_user(buf, &count, sizeof(count))) {
+		uintr_rust_vector_untake(vector, count);
+		return -EFAULT;
+	}
+	return sizeof(count);
+}
+
 static const struct file_operations uintr_vector_fops = {
 	.owner		= THIS_MODULE,
 	.release	= uintr_vector_fop_release,
+	.poll		= uintr_vector_fop_poll,
+	.read		= uintr_vector_fop_read,
 	.llseek		= noop_llseek,
 };
 
@@ -88,6 +243,11 @@ u32 uintr_cpu_apicid(unsigned int cpu)
 bool uintr_x2apic_mode(void)
 {
 	return x2apic_mode;
+}
+
+bool uintr_cpu_online(unsigned int cpu)
+{
+	return cpu < nr_cpu_ids && cpu_online(cpu);
 }
 
 u64 uintr_task_size_max(void)

@@ -63,6 +63,7 @@ unsafe extern "C" fn task_exec(_tsk: *mut bindings::task_struct) {
 /// Called by the kernel as `uintr_ops.kernel_vector`.
 unsafe extern "C" fn kernel_vector() {
     crate::wait::wake_this_cpu();
+    crate::poll::collect_this_cpu();
 }
 
 static OPS: bindings::uintr_ops = bindings::uintr_ops {

@@ -74,6 +74,13 @@ pub(crate) const fn unpark(status: u64, vector: u8) -> u64 {
         .raw()
 }
 
+/// Returns word 0 with ON clear, for the kernel-vector handler of a receiver parked for its
+/// pollers: the next SENDUIPI notifies again. The caller collects PIR after its compare-exchange
+/// succeeded, so a post made before it is collected and one made after it notifies.
+pub(crate) const fn renotify(status: u64) -> u64 {
+    UpidStatus::from_raw(status).with_on(false).raw()
+}
+
 /// Returns whether the module must send the notification vector to its own CPU after [`resume`],
 /// given the PIR it read after the compare-exchange.
 ///

@@ -170,8 +170,20 @@ TEST_F(recv, vector_fd_bad_vector_is_einval)
 	EXPECT_EQ(-1, ioctl(self->fd, UINTR_CREATE_VECTOR_FD, &v));
 	EXPECT_EQ(EINVAL, errno);
 	v.vector = 0;
-	v.flags = 1;
+	v.flags = 1U << 1;
 	EXPECT_EQ(-1, ioctl(self->fd, UINTR_CREATE_VECTOR_FD, &v));
+	EXPECT_EQ(EINVAL, errno);
+	v.flags = UINTR_VECTOR_FD_POLL | (1U << 31);
+	EXPECT_EQ(-1, ioctl(self->fd, UINTR_CREATE_VECTOR_FD, &v));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(recv, self_entry_poll_flag_is_einval)
+{
+	struct uintr_self_args s = { .vector = 1, .flags = UINTR_VECTOR_FD_POLL };
+
+	ASSERT_EQ(0, uintr_register(self->fd, uintr_count_handler));
+	EXPECT_EQ(-1, ioctl(self->fd, UINTR_REGISTER_SELF, &s));
 	EXPECT_EQ(EINVAL, errno);
 }
 

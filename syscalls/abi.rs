@@ -68,6 +68,8 @@ unsafe impl FromBytes for WaitArgs {}
 
 /// `UINTR_HANDLER_ALT_STACK`.
 pub(crate) const HANDLER_ALT_STACK: u32 = 1 << 0;
+/// `UINTR_VECTOR_FD_POLL`.
+pub(crate) const VECTOR_FD_POLL: u32 = 1 << 0;
 /// `UINTR_WAIT_TIMEOUT`.
 pub(crate) const WAIT_TIMEOUT: u32 = 1 << 0;
 

@@ -40,7 +40,7 @@ pub(crate) fn register(args: SenderArgs) -> Result<isize> {
 
 /// Adds an entry that targets the calling receiver itself.
 pub(crate) fn register_self(args: VectorArgs) -> Result<isize> {
-    let vector = super::vector::user_vector(&args)?;
+    let vector = super::vector::user_vector(&args, 0)?;
     let receiver = task::current_receiver().ok_or(EINVAL)?;
     add(receiver, vector)
 }

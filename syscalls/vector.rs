@@ -2,7 +2,10 @@
 
 //! `UINTR_CREATE_VECTOR_FD`.
 
-use super::abi::VectorArgs;
+use super::abi::{
+    VectorArgs,
+    VECTOR_FD_POLL, //
+};
 use crate::{
     hw::uitt::UserVector,
     task,
@@ -10,9 +13,10 @@ use crate::{
 };
 use kernel::prelude::*;
 
-/// The user vector `args` names, or `EINVAL`.
-pub(crate) fn user_vector(args: &VectorArgs) -> Result<u8> {
-    if args.flags != 0 {
+/// The user vector `args` names, or `EINVAL`; `flags` are the flags the
+/// command accepts.
+pub(crate) fn user_vector(args: &VectorArgs, flags: u32) -> Result<u8> {
+    if args.flags & !flags != 0 {
         return Err(EINVAL);
     }
     let vector = u8::try_from(args.vector).map_err(|_| EINVAL)?;
@@ -20,8 +24,13 @@ pub(crate) fn user_vector(args: &VectorArgs) -> Result<u8> {
 }
 
 /// A new vector fd for `args.vector` of the calling receiver.
+///
+/// With `UINTR_VECTOR_FD_POLL` the vector is polled while the fd is open:
+/// posts the kernel sees count on it.  The first such fd takes a slot in a
+/// CPU's table for the receiver (`ENOSPC` when all are taken).
 pub(crate) fn create(args: VectorArgs) -> Result<isize> {
-    let vector = user_vector(&args)?;
+    let vector = user_vector(&args, VECTOR_FD_POLL)?;
     let receiver = task::current_receiver().ok_or(EINVAL)?;
-    Ok(VectorFd::install(receiver, vector)?.try_into()?)
+    let counting = args.flags & VECTOR_FD_POLL != 0;
+    Ok(VectorFd::install(receiver, vector, counting)?.try_into()?)
 }

@@ -37,13 +37,22 @@ struct uintr_handler_args {
 	__u32 reserved;
 };
 
+/* struct uintr_vector_args.flags */
+#define UINTR_VECTOR_FD_POLL	(1U << 0)	/* count posts on the fd */
+
 /*
  * UINTR_CREATE_VECTOR_FD: a new file descriptor (O_CLOEXEC) for user
- * vector @vector of the calling receiver.  Returns the fd.
+ * vector @vector of the calling receiver.  Returns the fd.  Every vector
+ * fd polls EPOLLHUP once the receiver is gone.  With UINTR_VECTOR_FD_POLL
+ * the vector becomes polled: posts to it that the kernel finds pending
+ * while the receiver is not running in user space are counted on the fd
+ * instead of reaching the handler; poll() reports EPOLLIN while the count
+ * is not zero and read() of a __u64 returns it and resets it (blocking
+ * unless O_NONBLOCK; 0 bytes once the receiver is gone and nothing is left).
  */
 struct uintr_vector_args {
 	__u32 vector;
-	__u32 flags;		/* must be 0 */
+	__u32 flags;		/* 0 or UINTR_VECTOR_FD_POLL */
 };
 
 /*

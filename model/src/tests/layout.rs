@@ -180,3 +180,14 @@ proptest! {
         prop_assert_eq!(u >> sdm::UPID_NDST_SHIFT, u64::from(id));
     }
 }
+
+proptest! {
+    /// The kernel-vector handler of a polled receiver clears ON and nothing else, so that the
+    /// next SENDUIPI notifies again.
+    #[test]
+    fn renotify_clears_only_on(raw in any::<u64>()) {
+        let r = upid::renotify(raw);
+        prop_assert_eq!(r & sdm::UPID_ON, 0);
+        prop_assert_eq!(r | sdm::UPID_ON, raw | sdm::UPID_ON);
+    }
+}
