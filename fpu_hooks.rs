@@ -13,7 +13,10 @@
 //! what it returns (an MSR write, an image write, a self-IPI).
 
 use crate::{
-    hw::xstate::UintrState,
+    hw::{
+        msr,
+        xstate::UintrState, //
+    },
     logic::{
         self,
         fpu::{
@@ -99,7 +102,15 @@ fn after_xsaves(mut image: Option<&mut UintrState>) {
         // that reached UIRR while it was in the kernel count on the fds.
         task::with_current(|state| {
             if let Some(receiver) = state.receiver.as_ref() {
-                receiver.collect_image(img);
+                if receiver.collect_image(img) {
+                    // The registers may be used again without an XRSTORS of
+                    // the image (lazy restore after a switch, fpu_clone()),
+                    // so UIRR drops the collected vectors as well.  XSAVES
+                    // just cleared UINV: nothing changes UIRR meanwhile.
+                    // SAFETY: Writes back what XSAVES read, minus some bits;
+                    // every value of IA32_UINTR_RR is valid.
+                    unsafe { bindings::uintr_wrmsr(msr::IA32_UINTR_RR, img.uirr) };
+                }
             }
         });
     }

@@ -16,7 +16,10 @@
 //! the handler, which runs with interrupts disabled, never sees it freed.
 
 use crate::{
-    fpu_hooks::KERNEL_VECTOR,
+    fpu_hooks::{
+        KERNEL_VECTOR,
+        NOTIFICATION_VECTOR, //
+    },
     logic,
     receiver::Receiver,
     shim,
@@ -124,7 +127,7 @@ pub(crate) fn park(receiver: &Receiver) -> bool {
         return false;
     };
     let ndst = shim::cpu_ndst(cpu);
-    receiver.set_poll_parked(true);
+    receiver.set_poll_parked();
     receiver.update_upid(|s| logic::upid::park(s, KERNEL_VECTOR, ndst));
     stats::POLL_PARKS.inc();
     // Posts made before the park, whose notification went nowhere.
@@ -132,9 +135,13 @@ pub(crate) fn park(receiver: &Receiver) -> bool {
     true
 }
 
-/// The receiver's thread is on its way back to user space.
+/// The receiver's thread is on its way back to user space: notifications
+/// carry the notification vector again, so that the CPU delivers posts to the
+/// handler while the thread runs.  The caller resumes the UPID next.
 pub(crate) fn unpark(receiver: &Receiver) {
-    receiver.set_poll_parked(false);
+    if receiver.take_poll_parked() {
+        receiver.update_upid(|s| logic::upid::unpark(s, NOTIFICATION_VECTOR));
+    }
 }
 
 /// The kernel vector arrived on this CPU: collect for the parked receivers

@@ -262,9 +262,14 @@ impl Receiver {
         self.poll_parked.load(Acquire)
     }
 
-    /// Marks the thread as parked for its pollers or not.
-    pub(crate) fn set_poll_parked(&self, parked: bool) {
-        self.poll_parked.store(parked, Release);
+    /// Marks the thread as parked for its pollers.
+    pub(crate) fn set_poll_parked(&self) {
+        self.poll_parked.store(true, Release);
+    }
+
+    /// Clears the parked mark; returns whether it was set.
+    pub(crate) fn take_poll_parked(&self) -> bool {
+        self.poll_parked.xchg(false, Full)
     }
 
     /// Counts one post for each polled vector in `bits`; returns whether
@@ -307,14 +312,16 @@ impl Receiver {
 
     /// Moves the polled vectors pending in the UIRR of `image`, just saved
     /// from the receiver's registers, into their counts, and wakes the
-    /// pollers if there were any.  Any context.
-    pub(crate) fn collect_image(&self, image: &mut UintrState) {
+    /// pollers if there were any.  Returns whether it took any: the caller
+    /// then drops them from the live UIRR too.  Any context.
+    pub(crate) fn collect_image(&self, image: &mut UintrState) -> bool {
         let taken = image.uirr & self.polled.load(Ordering::Acquire);
         if taken != 0 {
             image.uirr &= !taken;
             self.count(taken);
             self.queue.wake();
         }
+        taken != 0
     }
 
     /// Whether posts to `vector` wait to be read.

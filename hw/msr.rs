@@ -2,8 +2,12 @@
 
 //! IA32_UINTR_MISC: its MSR number and its layout.
 //!
-//! This is the only UINTR MSR the module writes directly (to arm and disarm UINV). The other
-//! UINTR MSRs are reached through XSAVE state component 14, see [`super::xstate::UintrState`].
+//! The module writes IA32_UINTR_MISC directly (to arm and disarm UINV), and IA32_UINTR_RR only
+//! to drop vectors it collected for a vector fd from registers that stay live. The other UINTR
+//! MSRs are reached through XSAVE state component 14, see [`super::xstate::UintrState`].
+
+/// MSR number of IA32_UINTR_RR (UIRR, the pending user vectors).
+pub(crate) const IA32_UINTR_RR: u32 = 0x985;
 
 /// MSR number of IA32_UINTR_MISC.
 pub(crate) const IA32_UINTR_MISC: u32 = 0x988;

@@ -342,6 +342,84 @@ TEST_F(recv, closing_the_last_counting_fd_gives_posts_back_to_the_handler)
 	close(s.pipe[1]);
 }
 
+/* A receiver that spins in user space with a counting fd open. */
+struct spinner {
+	int dev;
+	int vfd;
+	volatile int ready;
+	volatile int stop;
+	int err;
+};
+
+static void *spinner_thread(void *arg)
+{
+	struct spinner *sp = arg;
+
+	if (uintr_register(sp->dev, uintr_count_handler)) {
+		sp->err = errno;
+		sp->ready = 1;
+		return NULL;
+	}
+	sp->vfd = uintr_poll_fd(sp->dev, 41);
+	if (sp->vfd < 0)
+		sp->err = errno;
+	_stui();
+	/* Block once: the UPID is parked while the thread sleeps. */
+	usleep(1000);
+	sp->ready = 1;
+	while (!sp->stop)
+		__builtin_ia32_pause();
+	_clui();
+	ioctl(sp->dev, UINTR_UNREGISTER_HANDLER, 0);
+	return NULL;
+}
+
+#define SPIN_POSTS 20
+
+TEST_F(recv, a_receiver_in_user_space_gets_posts_at_its_handler)
+{
+	struct spinner sp = { .dev = self->dev, .vfd = -1 };
+	struct uintr_sender_args sa;
+	struct timespec start, now;
+	long long counted;
+	pthread_t t;
+	int idx;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "the sender needs a CPU of its own");
+	ASSERT_EQ(0, pthread_create(&t, NULL, spinner_thread, &sp));
+	while (!sp.ready)
+		sched_yield();
+	ASSERT_EQ(0, sp.err);
+	sa = (struct uintr_sender_args){ .fd = sp.vfd };
+	idx = ioctl(self->dev, UINTR_REGISTER_SENDER, &sa);
+	ASSERT_LE(0, idx);
+	for (uint64_t n = 1; n <= SPIN_POSTS; n++) {
+		_senduipi(idx);
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		do {
+			sched_yield();
+			clock_gettime(CLOCK_MONOTONIC, &now);
+		} while (uintr_received[41] < n && now.tv_sec - start.tv_sec < 2);
+	}
+	sp.stop = 1;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, fcntl(sp.vfd, F_SETFL, O_NONBLOCK));
+	counted = read_count(sp.vfd);
+	if (counted == -EAGAIN)
+		counted = 0;
+	ASSERT_LE(0, counted);
+	/*
+	 * The fd only gets what the kernel saw first (a post that met a timer
+	 * interrupt, say); the CPU delivers the rest while the thread spins.
+	 */
+	EXPECT_EQ(SPIN_POSTS, (long long)uintr_received[41] + counted);
+	EXPECT_LE(SPIN_POSTS / 2, (long long)uintr_received[41]);
+	TH_LOG("%d posts: %llu at the handler, %lld on the fd", SPIN_POSTS,
+	       (unsigned long long)uintr_received[41], counted);
+	close(sp.vfd);
+}
+
 /*
  * The receiver alternates between spinning in user space, yielding and
  * blocking in epoll_wait(): every post arrives exactly once, at the handler
