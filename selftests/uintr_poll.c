@@ -342,6 +342,80 @@ TEST_F(recv, closing_the_last_counting_fd_gives_posts_back_to_the_handler)
 	close(s.pipe[1]);
 }
 
+/* Receivers with counting fds, each holding a slot, until told to stop. */
+struct holder {
+	int dev;
+	volatile int done;	/* 1: fd made, 2: failed (err set) */
+	int stop;		/* read end of a pipe: a byte means stop */
+	int err;
+};
+
+static void *holder_thread(void *arg)
+{
+	struct holder *h = arg;
+	int vfd;
+
+	if (uintr_register(h->dev, uintr_count_handler)) {
+		h->err = errno;
+		h->done = 2;
+		return NULL;
+	}
+	vfd = uintr_poll_fd(h->dev, 1);
+	h->err = vfd < 0 ? errno : 0;
+	h->done = vfd < 0 ? 2 : 1;
+	if (read(h->stop, &(char){ 0 }, 1) != 1)
+		h->err = errno;
+	if (vfd >= 0)
+		close(vfd);
+	ioctl(h->dev, UINTR_UNREGISTER_HANDLER, 0);
+	return NULL;
+}
+
+/*
+ * Every CPU's table holds 32 polled receivers: the next one gets ENOSPC,
+ * and a slot is free again as soon as its receiver is gone.
+ */
+TEST_F_TIMEOUT(recv, slots_run_out_with_enospc_and_come_back, 120)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long polled = uintr_stat("polled");
+	int slots = 32 * (int)cpus;
+	struct holder h[slots + 1];
+	pthread_t t[slots + 1];
+	int stop[2], vfd;
+
+	ASSERT_LE(1, cpus);
+	ASSERT_EQ(0, pipe(stop));
+	for (int i = 0; i <= slots; i++) {
+		h[i] = (struct holder){ .dev = self->dev, .stop = stop[0] };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, holder_thread, &h[i]));
+		while (!h[i].done)
+			sched_yield();
+		if (i < slots) {
+			ASSERT_EQ(1, h[i].done) TH_LOG("receiver %d: errno %d", i, h[i].err);
+		} else {
+			EXPECT_EQ(2, h[i].done);
+			EXPECT_EQ(ENOSPC, h[i].err);
+		}
+	}
+	if (polled >= 0)
+		EXPECT_EQ(polled + slots, uintr_stat("polled"));
+	/* The fixture's receiver has no slot yet: it cannot get one either. */
+	EXPECT_EQ(-1, uintr_poll_fd(self->dev, 2));
+	EXPECT_EQ(ENOSPC, errno);
+	for (int i = 0; i <= slots; i++)
+		ASSERT_EQ(1, write(stop[1], "x", 1));
+	for (int i = 0; i <= slots; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	close(stop[0]);
+	close(stop[1]);
+	if (polled >= 0)
+		EXPECT_EQ(polled, uintr_stat("polled"));
+	vfd = uintr_poll_fd(self->dev, 2);
+	EXPECT_LE(0, vfd);
+	close(vfd);
+}
+
 /* A receiver that spins in user space with a counting fd open. */
 struct spinner {
 	int dev;
