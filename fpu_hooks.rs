@@ -13,10 +13,7 @@
 //! what it returns (an MSR write, an image write, a self-IPI).
 
 use crate::{
-    hw::{
-        msr,
-        xstate::UintrState, //
-    },
+    hw::xstate::UintrState,
     logic::{
         self,
         fpu::{
@@ -77,8 +74,9 @@ fn with_cpu_misc<R>(f: impl FnOnce(&mut CpuMisc) -> R) -> Option<R> {
 
 fn execute(write: Option<MsrWrite>) {
     if let Some(w) = write {
-        // SAFETY: `logic::fpu` only writes IA32_UINTR_MISC with values the
-        // MSR accepts, and the hooks are registered only on CPUs with UINTR.
+        // SAFETY: `logic` only writes IA32_UINTR_MISC and IA32_UINTR_RR with
+        // values the MSRs accept (every UIRR value is valid), and the hooks
+        // are registered only on CPUs with UINTR.
         unsafe { bindings::uintr_wrmsr(w.msr, w.value) };
     }
 }
@@ -102,15 +100,9 @@ fn after_xsaves(mut image: Option<&mut UintrState>) {
         // that reached UIRR while it was in the kernel count on the fds.
         task::with_current(|state| {
             if let Some(receiver) = state.receiver.as_ref() {
-                if receiver.collect_image(img) {
-                    // The registers may be used again without an XRSTORS of
-                    // the image (lazy restore after a switch, fpu_clone()),
-                    // so UIRR drops the collected vectors as well.  XSAVES
-                    // just cleared UINV: nothing changes UIRR meanwhile.
-                    // SAFETY: Writes back what XSAVES read, minus some bits;
-                    // every value of IA32_UINTR_RR is valid.
-                    unsafe { bindings::uintr_wrmsr(msr::IA32_UINTR_RR, img.uirr) };
-                }
+                // The registers may be used again without an XRSTORS of the
+                // image, so the live UIRR drops the collected vectors too.
+                execute(receiver.collect_image(img));
             }
         });
     }

@@ -12,11 +12,13 @@
 //! - [`upid`]: the module's UPID transitions (resume, suspend) and the replay decision.
 //! - [`uitt`]: building UITT entries.
 //! - [`image`]: what registration writes into component 14, with argument validation.
+//! - [`poll`]: taking the posts of polled vectors away from the handler for their vector fds.
 //!
 //! Pure: depends on `core` and `hw` only, never panics and never allocates.
 
 pub(crate) mod fpu;
 pub(crate) mod image;
+pub(crate) mod poll;
 pub(crate) mod uitt;
 pub(crate) mod upid;
 

@@ -31,7 +31,10 @@ use crate::{
         },
         xstate::UintrState,
     },
-    logic,
+    logic::{
+        self,
+        fpu::MsrWrite, //
+    },
     poll::{
         self,
         PollSlot, //
@@ -299,10 +302,11 @@ impl Receiver {
     /// post goes either here or into UIRR, never both.
     pub(crate) fn collect_pir(&self) -> bool {
         let polled = self.polled.load(Ordering::Acquire);
-        if polled == 0 || self.pir() & polled == 0 {
+        if logic::poll::collect_posted(self.pir(), polled) == 0 {
             return false;
         }
-        let taken = self.upid.pir.fetch_and(!polled, Ordering::SeqCst) & polled;
+        let taken =
+            logic::poll::collect_posted(self.upid.pir.fetch_and(!polled, Ordering::SeqCst), polled);
         let any = self.count(taken);
         if any {
             self.queue.wake();
@@ -312,16 +316,14 @@ impl Receiver {
 
     /// Moves the polled vectors pending in the UIRR of `image`, just saved
     /// from the receiver's registers, into their counts, and wakes the
-    /// pollers if there were any.  Returns whether it took any: the caller
-    /// then drops them from the live UIRR too.  Any context.
-    pub(crate) fn collect_image(&self, image: &mut UintrState) -> bool {
-        let taken = image.uirr & self.polled.load(Ordering::Acquire);
-        if taken != 0 {
-            image.uirr &= !taken;
-            self.count(taken);
-            self.queue.wake();
-        }
-        taken != 0
+    /// pollers if there were any.  Returns the write that drops them from
+    /// the live UIRR too ([`logic::poll::collect_saved`]).  Any context.
+    pub(crate) fn collect_image(&self, image: &mut UintrState) -> Option<MsrWrite> {
+        let polled = self.polled.load(Ordering::Acquire);
+        let (taken, write) = logic::poll::collect_saved(image, polled)?;
+        self.count(taken);
+        self.queue.wake();
+        Some(write)
     }
 
     /// Whether posts to `vector` wait to be read.

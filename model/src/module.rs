@@ -16,7 +16,7 @@ use crate::hw::{
 };
 use crate::logic::{
     fpu::{CpuMisc, MsrWrite},
-    upid,
+    poll, upid,
 };
 use crate::sdm::{Fault, Machine};
 
@@ -52,7 +52,16 @@ pub(crate) enum Scheme {
     PirBeforeResume,
     /// Like the real scheme, but the UPID update on the way to user space leaves ON as it is.
     KeepOn,
+    /// The real scheme with polled vectors ([`POLLED`]): their posts found pending at an XSAVES
+    /// or on the way to user space are taken for the vector fds instead of the handler.
+    Polled,
+    /// Like [`Scheme::Polled`], but a collection at XSAVES clears UIRR in the image only, not in
+    /// the registers the kernel may keep using.
+    PolledImageOnly,
 }
+
+/// The polled user vectors under the polling schemes: the upper four of each receiver's eight.
+pub(crate) const POLLED: u64 = 0xf0f0_f0f0_f0f0_f0f0;
 
 /// The module: its scheme and its per-CPU state.
 pub(crate) struct Module {
@@ -60,6 +69,8 @@ pub(crate) struct Module {
     pub(crate) scheme: Scheme,
     /// Per-CPU tracking of IA32_UINTR_MISC.
     pub(crate) cpus: Vec<CpuMisc>,
+    /// The polled user vectors of every receiver.
+    pub(crate) polled: u64,
 }
 
 /// Returns the notification destination of `cpu`, as the module computes it.
@@ -100,18 +111,40 @@ fn upid_pir(hw: &Machine, addr: u64) -> u64 {
 impl Module {
     /// Returns the module, loaded on a machine with `cpus` CPUs.
     pub(crate) fn new(scheme: Scheme, cpus: usize) -> Self {
+        let polled = match scheme {
+            Scheme::Polled | Scheme::PolledImageOnly => POLLED,
+            _ => 0,
+        };
         Self {
             scheme,
             cpus: vec![CpuMisc::new(); cpus],
+            polled,
         }
     }
 
-    /// Hook `after_xsaves`.
-    pub(crate) fn after_xsaves(&mut self, cpu: usize, image: Option<&mut UintrState>) {
+    /// Hook `after_xsaves`, with the receiver whose registers were saved, if any. Returns the
+    /// polled vectors it took from the image for the vector fds.
+    pub(crate) fn after_xsaves(
+        &mut self,
+        hw: &mut Machine,
+        cpu: usize,
+        mut image: Option<&mut UintrState>,
+        receiver: Option<Receiver>,
+    ) -> Result<u64, Fault> {
+        let mut taken = 0;
+        if let (Some(img), Some(_)) = (image.as_deref_mut(), receiver) {
+            if let Some((bits, write)) = poll::collect_saved(img, self.polled) {
+                taken = bits;
+                if self.scheme != Scheme::PolledImageOnly {
+                    hw.wrmsr(cpu, write.msr, write.value)?;
+                }
+            }
+        }
         match self.scheme {
             Scheme::Naive => {}
             _ => self.cpus[cpu].after_xsaves(image),
         }
+        Ok(taken)
     }
 
     /// Hook `before_xrstors`.
@@ -148,7 +181,7 @@ impl Module {
     /// Hook `exit_to_user` for a receiver. `image` is `None` when the registers are live and
     /// final; `need_fpu_load` is the task's `TIF_NEED_FPU_LOAD` when the hook runs. `race` runs
     /// between the UPID compare-exchange and the read of PIR, standing for a sender on another
-    /// CPU.
+    /// CPU. Returns the polled vectors it took from PIR for the vector fds.
     pub(crate) fn exit_to_user(
         &mut self,
         hw: &mut Machine,
@@ -157,7 +190,7 @@ impl Module {
         image: Option<&mut UintrState>,
         need_fpu_load: bool,
         race: &mut dyn FnMut(&mut Machine),
-    ) -> Result<(), Fault> {
+    ) -> Result<u64, Fault> {
         let dest = ndst(hw, cpu);
         let pir = if self.scheme == Scheme::PirBeforeResume {
             let pir = upid_pir(hw, receiver.upid_addr);
@@ -174,6 +207,17 @@ impl Module {
             upid_update(hw, receiver.upid_addr, |s| upid::resume(s, dest));
             race(hw);
             upid_pir(hw, receiver.upid_addr)
+        };
+        // Polled vectors go to the fds; the replay carries the rest.
+        let mut taken = 0;
+        let pir = if poll::collect_posted(pir, self.polled) != 0 {
+            let old = hw.upid(receiver.upid_addr).map_or(0, |cell| {
+                cell.upid.pir.fetch_and(!self.polled, Ordering::SeqCst)
+            });
+            taken = poll::collect_posted(old, self.polled);
+            old & !taken
+        } else {
+            pir
         };
         if upid::replay_needed(pir) {
             hw.ipi(cpu, NOTIFICATION_VECTOR);
@@ -196,7 +240,8 @@ impl Module {
                 let write = self.cpus[cpu].arm_for_user(image, v);
                 wrmsr(hw, cpu, write)
             }
-        }
+        }?;
+        Ok(taken)
     }
 
     /// The end of the register call, with the image about to be loaded on the way back.

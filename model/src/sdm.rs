@@ -19,6 +19,8 @@ use crate::hw::{
 
 /// The MSR number of IA32_UINTR_MISC.
 pub(crate) const MSR_MISC: u32 = 0x988;
+/// IA32_UINTR_RR (UIRR).
+pub(crate) const MSR_RR: u32 = 0x985;
 /// IA32_UINTR_MISC: UITTSZ, bits 31:0.
 pub(crate) const MISC_UITTSZ: u64 = 0xffff_ffff;
 /// IA32_UINTR_MISC: UINV, bits 39:32.
@@ -162,6 +164,10 @@ pub(crate) struct Counts {
     pub(crate) notifications: usize,
     /// Notification vectors that went through the IDT.
     pub(crate) idt_notifications: usize,
+    /// Polled vectors the module took from a saved UIRR.
+    pub(crate) collected_uirr: usize,
+    /// Polled vectors the module took from PIR.
+    pub(crate) collected_pir: usize,
 }
 
 /// The model's machine: CPUs and the memory the UINTR instructions reach.
@@ -288,6 +294,11 @@ impl Machine {
 
     /// WRMSR on `cpu`. Only IA32_UINTR_MISC is implemented: the module writes no other MSR.
     pub(crate) fn wrmsr(&mut self, cpu: usize, msr: u32, value: u64) -> Result<(), Fault> {
+        if msr == MSR_RR {
+            // Every value is valid; a change can make a user interrupt recognized.
+            self.cpus[cpu].rr = value;
+            return Ok(());
+        }
         if msr != MSR_MISC || value & MISC_MSR_RESERVED != 0 {
             return Err(Fault::Wrmsr { msr, value });
         }

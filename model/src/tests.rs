@@ -287,6 +287,8 @@ fn search(
         t.counts.wrmsr_disarming += c.wrmsr_disarming;
         t.counts.notifications += c.notifications;
         t.counts.idt_notifications += c.idt_notifications;
+        t.counts.collected_uirr += c.collected_uirr;
+        t.counts.collected_pir += c.collected_pir;
         t.posted += world.posted;
         t.delivered += world.delivered;
         t.applied += world.applied;

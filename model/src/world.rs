@@ -233,6 +233,9 @@ pub(crate) struct World {
     current: Vec<usize>,
     /// Posted and not yet delivered user vectors of live receivers (bit = vector).
     pending: u64,
+    /// A violation found where no `Result` can carry it (inside XSAVES), reported by the next
+    /// check.
+    broken: Option<Violation>,
     /// Number of user tasks created so far.
     user_tasks: usize,
     /// Trace lines, when tracing.
@@ -279,6 +282,7 @@ impl World {
             owner: vec![None; cpus],
             current: (0..cpus).collect(),
             pending: 0,
+            broken: None,
             user_tasks: 0,
             trace: None,
             delivered: 0,
@@ -375,8 +379,53 @@ impl World {
             "    XSAVES into {}: saved UINV {before:#x}",
             self.tasks[into].name
         );
-        self.module
-            .after_xsaves(cpu, self.tasks[into].image.as_mut());
+        // The registers saved are the current task's (for fork, the parent's, saved into the
+        // child's fpstate).
+        let owner = self.current[cpu];
+        let receiver = self.tasks[owner].receiver;
+        let taken =
+            self.module
+                .after_xsaves(&mut self.hw, cpu, self.tasks[into].image.as_mut(), receiver);
+        match taken {
+            Ok(0) => {}
+            Ok(bits) => {
+                trace!(
+                    self,
+                    "    after_xsaves: UIRR {bits:#x} counted on the vector fds"
+                );
+                self.hw.counts.collected_uirr += bits.count_ones() as usize;
+                if let Err(v) = self.collected(owner, bits) {
+                    self.broken.get_or_insert(v);
+                }
+            }
+            Err(fault) => {
+                self.broken.get_or_insert(fault.into());
+            }
+        }
+    }
+
+    /// Books `bits`, taken for the vector fds of `t`'s receiver, against the posts.
+    fn collected(&mut self, t: usize, bits: u64) -> Result<(), Violation> {
+        let name = &self.tasks[t].name;
+        let Some(r) = self.tasks[t].receiver else {
+            return Err(Violation(format!(
+                "user interrupts {bits:#x} counted for {name}, which is no receiver"
+            )));
+        };
+        if bits & !slot_mask(r.slot) != 0 {
+            return Err(Violation(format!(
+                "user interrupts {bits:#x} counted for {name}, whose vectors they are not"
+            )));
+        }
+        if bits & !self.pending != 0 {
+            return Err(Violation(format!(
+                "user interrupts {bits:#x} counted for {name} without posts of their own \
+                 (twice, or stale)"
+            )));
+        }
+        self.pending &= !bits;
+        self.delivered += bits.count_ones() as usize;
+        Ok(())
     }
 
     /// The `before_xrstors` hook, then XRSTORS on `cpu` from the fpstate of `from`.
@@ -567,9 +616,18 @@ impl World {
                 self.tasks[t].image.as_mut()
             };
             let replays = self.hw.cpus[cpu].irr.contains(&NOTIFICATION_VECTOR);
-            self.module
+            let taken = self
+                .module
                 .exit_to_user(&mut self.hw, cpu, r, image, need, &mut racer)?;
             race_result?;
+            if taken != 0 {
+                trace!(
+                    self,
+                    "    exit_to_user: PIR {taken:#x} counted on the vector fds"
+                );
+                self.hw.counts.collected_pir += taken.count_ones() as usize;
+                self.collected(t, taken)?;
+            }
             if let Some((scpu, index)) = plan {
                 trace!(
                     self,
@@ -1044,6 +1102,9 @@ impl World {
 
     /// The checks after every step.
     fn check_all(&self) -> Result<(), Violation> {
+        if let Some(v) = &self.broken {
+            return Err(v.clone());
+        }
         for cpu in 0..self.hw.cpus.len() {
             if self.tasks[self.current[cpu]].user {
                 self.check_user(cpu)?;

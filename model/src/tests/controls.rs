@@ -27,6 +27,22 @@ fn counterexample(name: &str, scheme: Scheme, bugs: KernelBugs) -> Counterexampl
     }
 }
 
+/// Taking a polled vector from the saved image but not from the registers, which a lazy restore
+/// or fork's `fpu_clone()` keeps using, is caught: the handler receives the counted post too.
+#[test]
+fn collecting_from_the_image_only_is_caught() {
+    let cx = counterexample(
+        "collecting from the image only",
+        Scheme::PolledImageOnly,
+        KernelBugs::default(),
+    );
+    assert!(
+        cx.violation.contains("without a post of its own"),
+        "{}",
+        cx.violation
+    );
+}
+
 /// Keeping UINV in the image like any other register is caught.
 #[test]
 fn naive_scheme_is_caught() {
