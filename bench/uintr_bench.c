@@ -348,6 +348,7 @@ struct bcase {
 	/* Per side, valid in that side only (threads: each its own slot). */
 	int dev[2];
 	int idx[2];		/* UITT index that reaches the other side */
+	int pfd[2];		/* uipi_read: this side's polled vector fd */
 	uint64_t expect[2];
 };
 
@@ -470,13 +471,14 @@ static void stop_receiver(struct bcase *c, int side)
  * it to the other side (threads: the shared fd table; processes: SCM_RIGHTS)
  * and registers as a sender with the one it gets.
  */
-static int uipi_side_init(struct bcase *c, int side)
+static int uipi_side_init_flags(struct bcase *c, int side, __u32 flags)
 {
-	struct uintr_vector_args v = { .vector = side };
+	struct uintr_vector_args v = { .vector = side, .flags = flags };
 	struct uintr_sender_args s;
 	int mine, other;
 
 	c->idx[side] = -1;
+	c->pfd[side] = -1;
 	c->expect[side] = 0;
 	uintr_got[side] = 0;
 	if (become_receiver(c, side))
@@ -515,8 +517,21 @@ static int uipi_side_init(struct bcase *c, int side)
 		__atomic_add_fetch(&c->sh->hs[1], 1, __ATOMIC_SEQ_CST);
 		await(&c->sh->hs[1], 2, c);
 	}
-	close(mine);
+	if (flags & UINTR_VECTOR_FD_POLL)
+		c->pfd[side] = mine;
+	else
+		close(mine);
 	return 0;
+}
+
+static int uipi_side_init(struct bcase *c, int side)
+{
+	return uipi_side_init_flags(c, side, 0);
+}
+
+static int uipi_read_side_init(struct bcase *c, int side)
+{
+	return uipi_side_init_flags(c, side, UINTR_VECTOR_FD_POLL);
 }
 
 static void uipi_send(struct bcase *c, int side)
@@ -556,8 +571,34 @@ static void uipi_block_wait(struct bcase *c, int side)
 	_stui();
 }
 
+/*
+ * Receiver blocked in read() of its polled vector fd.  UIF is clear, so a
+ * post that arrives while this side runs stays in UIRR, and the kernel
+ * takes it for the fd at the XSAVES of the read's sleep: every post is
+ * read, none reaches the handler.
+ */
+static void uipi_read_wait(struct bcase *c, int side)
+{
+	uint64_t want = ++c->expect[side];
+	uint64_t n;
+
+	_clui();
+	while (uintr_got[side] < want) {
+		count_sys(c, side);
+		if (read(c->pfd[side], &n, sizeof(n)) == sizeof(n)) {
+			uintr_got[side] += n;
+		} else if (errno != EINTR) {
+			fail(c, "read vector fd");
+			break;
+		}
+	}
+	_stui();
+}
+
 static void uipi_side_fini(struct bcase *c, int side)
 {
+	if (c->pfd[side] >= 0)
+		close(c->pfd[side]);
 	stop_receiver(c, side);
 }
 
@@ -826,6 +867,8 @@ static const struct mech mechs[] = {
 	  NULL, uipi_side_init, uipi_send, uipi_spin_wait, uipi_side_fini, NULL },
 	{ "uipi_wait", "user IPI, receiver blocked in UINTR_WAIT", true, false,
 	  NULL, uipi_side_init, uipi_send, uipi_block_wait, uipi_side_fini, NULL },
+	{ "uipi_read", "user IPI, receiver blocked in read() of a polled vector fd", true, false,
+	  NULL, uipi_read_side_init, uipi_send, uipi_read_wait, uipi_side_fini, NULL },
 	{ "eventfd", "eventfd, blocking read", false, false,
 	  efd_setup, NULL, efd_send, efd_wait, NULL, NULL },
 	{ "eventfd_poll", "eventfd, busy-polling non-blocking read", false, true,
@@ -842,7 +885,14 @@ static const struct mech mechs[] = {
 	  sigh_setup, sig_side_init, sigh_send, sigh_wait, NULL, sigh_teardown },
 };
 
-static const struct mech *ctx_mech = &mechs[4];	/* pipe */
+/* The mechanism the context-switch cases ping-pong with. */
+static const struct mech *ctx_mech(void)
+{
+	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+		if (!strcmp(mechs[i].name, "pipe"))
+			return &mechs[i];
+	abort();
+}
 
 /* ------------------------------------------------------------------ */
 /* Running a case                                                      */
@@ -1264,7 +1314,7 @@ static void run_ctx_set(const char *state, bool receivers, bool procs)
 {
 	const char *mode = procs ? "processes" : "threads";
 	const char *name = receivers ? "ctx_receivers" : "ctx_plain";
-	struct bcase c = { .m = ctx_mech, .procs = procs, .same_cpu = true,
+	struct bcase c = { .m = ctx_mech(), .procs = procs, .same_cpu = true,
 			   .receivers = receivers, .n = opt_n, .warm = opt_n / 10 + 10 };
 	struct result r;
 
