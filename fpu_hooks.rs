@@ -23,7 +23,10 @@ use crate::{
         image,
     },
     poll,
-    receiver::Receiver,
+    receiver::{
+        Receiver,
+        Wake, //
+    },
     shim,
     stats,
     task, //
@@ -131,7 +134,7 @@ fn arm_receiver(receiver: &Receiver, image: Option<&mut UintrState>) {
     receiver.update_upid(|s| logic::upid::resume(s, ndst));
     // Read after the UPID update: a post that saw SN set is in PIR now.
     // Posts to polled vectors count on their fds; the rest is replayed.
-    receiver.collect_pir();
+    receiver.collect_pir(Wake::Deferred);
     let replay = logic::upid::replay_needed(receiver.pir());
     execute(with_cpu_misc(|m| m.arm_for_user(image, NOTIFICATION_VECTOR)).flatten());
     if replay {

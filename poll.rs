@@ -21,7 +21,10 @@ use crate::{
         NOTIFICATION_VECTOR, //
     },
     logic,
-    receiver::Receiver,
+    receiver::{
+        Receiver,
+        Wake, //
+    },
     shim,
     stats, //
 };
@@ -131,7 +134,7 @@ pub(crate) fn park(receiver: &Receiver) -> bool {
     receiver.update_upid(|s| logic::upid::park(s, KERNEL_VECTOR, ndst));
     stats::POLL_PARKS.inc();
     // Posts made before the park, whose notification went nowhere.
-    receiver.collect_pir();
+    receiver.collect_pir(Wake::Deferred);
     true
 }
 
@@ -165,6 +168,8 @@ pub(crate) fn collect_this_cpu() {
         // Clear ON first, so that the next post notifies again; a post made
         // in between is collected below and notifies once more, harmlessly.
         receiver.update_upid(logic::upid::renotify);
-        receiver.collect_pir();
+        // A system vector is never threaded: a wait queue's spinlock_t is
+        // not for this context (PREEMPT_RT, lockdep's raw nesting check).
+        receiver.collect_pir(Wake::Deferred);
     }
 }

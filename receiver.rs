@@ -66,6 +66,17 @@ use kernel::{
 /// User vectors 0..63.
 const VECTORS: usize = 64;
 
+/// How a collection wakes the pollers.
+#[derive(Clone, Copy)]
+pub(crate) enum Wake {
+    /// Directly: process context (`poll()`, `read()`).
+    Now,
+    /// Through the irq_work: the switch path (runqueue lock held), the
+    /// hooks that run in any context, and the kernel-vector handler (a
+    /// system vector, where a wait queue's `spinlock_t` may not be taken).
+    Deferred,
+}
+
 impl Drop for Receiver {
     fn drop(&mut self) {
         // A receiver that never went live (registration failed) still
@@ -296,11 +307,11 @@ impl Receiver {
     }
 
     /// Moves the polled vectors posted in PIR into their counts and wakes
-    /// the pollers if there were any.  Any context.
+    /// the pollers if there were any, as `wake` says.  Any context.
     ///
     /// Clearing a PIR bit is a locked operation like the CPU's own, so a
     /// post goes either here or into UIRR, never both.
-    pub(crate) fn collect_pir(&self) -> bool {
+    pub(crate) fn collect_pir(&self, wake: Wake) -> bool {
         let polled = self.polled.load(Ordering::Acquire);
         if logic::poll::collect_posted(self.pir(), polled) == 0 {
             return false;
@@ -309,7 +320,10 @@ impl Receiver {
             logic::poll::collect_posted(self.upid.pir.fetch_and(!polled, Ordering::SeqCst), polled);
         let any = self.count(taken);
         if any {
-            self.queue.wake();
+            match wake {
+                Wake::Now => self.queue.wake_now(),
+                Wake::Deferred => self.queue.wake(),
+            }
         }
         any
     }

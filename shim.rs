@@ -35,6 +35,7 @@ extern "C" {
     fn uintr_cpu_online(cpu: c_uint) -> bool;
     fn uintr_poll_new() -> *mut c_void;
     fn uintr_poll_wake(queue: *mut c_void);
+    fn uintr_poll_wake_now(queue: *mut c_void);
     fn uintr_poll_free(queue: *mut c_void);
     fn uintr_poll_put_later(queue: *mut c_void, owner: *mut c_void);
     fn uintr_deferred_init() -> c_int;
@@ -108,6 +109,12 @@ impl PollQueue {
     pub(crate) fn put_later(&self, owner: *const c_void) {
         // SAFETY: Live by the type invariant; the C side only stores `owner`.
         unsafe { uintr_poll_put_later(self.0.as_ptr(), owner.cast_mut()) }
+    }
+
+    /// Wakes the pollers and readers now.  Process context only.
+    pub(crate) fn wake_now(&self) {
+        // SAFETY: Live by the type invariant.
+        unsafe { uintr_poll_wake_now(self.0.as_ptr()) }
     }
 
     /// The C object, for the file operations.

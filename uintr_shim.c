@@ -55,7 +55,7 @@ void uintr_deferred_exit(void)
  * A receiver's wait queue, shared by all its vector fds, and the irq_work
  * that wakes it: the Rust side collects posts in contexts that cannot take
  * the wait-queue lock safely (the scheduler's switch path, XSAVES in any
- * context), so every wake-up goes through the irq_work.
+ * context); those wake-ups go through the irq_work.
  */
 struct uintr_poll {
 	wait_queue_head_t wq;
@@ -110,6 +110,12 @@ struct uintr_poll *uintr_poll_new(void)
 void uintr_poll_wake(struct uintr_poll *p)
 {
 	irq_work_queue(&p->wake);
+}
+
+/* Wake them now.  Process context only. */
+void uintr_poll_wake_now(struct uintr_poll *p)
+{
+	wake_up_all(&p->wq);
 }
 
 /*

@@ -23,6 +23,7 @@ bool uintr_cpu_online(unsigned int cpu);
 int uintr_sleep_until_posted(const u64 *pir, s64 timeout_ns);
 struct uintr_poll *uintr_poll_new(void);
 void uintr_poll_wake(struct uintr_poll *p);
+void uintr_poll_wake_now(struct uintr_poll *p);
 void uintr_poll_free(struct uintr_poll *p);
 void uintr_poll_put_later(struct uintr_poll *p, void *owner);
 int uintr_deferred_init(void);

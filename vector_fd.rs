@@ -13,7 +13,10 @@
 //! counted on it; `read()` returns that count as a `u64` and resets it.
 
 use crate::{
-    receiver::Receiver,
+    receiver::{
+        Receiver,
+        Wake, //
+    },
     shim,
     stats, //
 };
@@ -107,7 +110,7 @@ impl VectorFd {
     /// return at once.
     fn ready(&self) -> bool {
         let r = &self.receiver;
-        r.collect_pir();
+        r.collect_pir(Wake::Now);
         !self.counting || r.is_dead() || r.has_count(self.vector)
     }
 }
@@ -133,7 +136,7 @@ pub(crate) unsafe extern "C" fn uintr_rust_vector_queue(vector: *mut c_void) -> 
 pub(crate) unsafe extern "C" fn uintr_rust_vector_poll(vector: *mut c_void) -> u32 {
     // SAFETY: Guaranteed by the caller.
     let v = unsafe { vfd(vector) };
-    v.receiver.collect_pir();
+    v.receiver.collect_pir(Wake::Now);
     let readable = v.counting && v.receiver.has_count(v.vector);
     u32::from(readable) | (u32::from(v.receiver.is_dead()) << 1)
 }
@@ -171,7 +174,7 @@ pub(crate) unsafe extern "C" fn uintr_rust_vector_take(
     // Seen before taking: a receiver that died after the take still had
     // its last posts counted by then.
     let dead = v.receiver.is_dead();
-    v.receiver.collect_pir();
+    v.receiver.collect_pir(Wake::Now);
     let n = v.receiver.take_count(v.vector);
     if n == 0 && !dead {
         return EAGAIN.to_errno();

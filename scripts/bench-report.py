@@ -38,7 +38,7 @@ CONFIG_KEYS = ["CONFIG_PREEMPT", "CONFIG_HZ", "CONFIG_PROVE_LOCKING", "CONFIG_LO
                "CONFIG_PROVE_RCU", "CONFIG_X86_USER_INTERRUPTS", "CONFIG_NR_CPUS",
                "CONFIG_MITIGATION_PAGE_TABLE_ISOLATION", "CONFIG_MITIGATION_RETPOLINE"]
 
-ORDER = ["uipi_spin", "eventfd_poll", "signal_handler", "uipi_wait", "futex", "eventfd",
+ORDER = ["uipi_spin", "eventfd_poll", "signal_handler", "uipi_wait", "uipi_read", "futex", "eventfd",
          "pipe", "unix_socket", "signal_wait"]
 
 
