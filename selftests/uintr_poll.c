@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <time.h>
 #include "kselftest_harness.h"
 
@@ -309,6 +310,38 @@ TEST_F(recv, counts_outlive_the_receiver)
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(1, read_count(s.vfd));
 	EXPECT_EQ(0, read_count(s.vfd));
+	close(s.vfd);
+	close(s.plain);
+	close(s.pipe[0]);
+	close(s.pipe[1]);
+}
+
+TEST_F(recv, a_forked_child_reads_the_count)
+{
+	struct uintr_sender_args sa;
+	struct sleeper s;
+	int idx, status;
+	pthread_t t;
+	pid_t child;
+
+	ASSERT_EQ(0, start_sleeper(&s, self->dev, &t));
+	sa = (struct uintr_sender_args){ .fd = s.plain };
+	idx = ioctl(self->dev, UINTR_REGISTER_SENDER, &sa);
+	ASSERT_LE(0, idx);
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0)
+		_exit(read_count(s.vfd) == 1 ? 0 : 1);
+	/* The child blocks in read() in another process; the post wakes it. */
+	ASSERT_TRUE(await_sleeping(s.tid));
+	_senduipi(idx);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(1, write(s.pipe[1], "x", 1));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, s.err);
+	EXPECT_EQ(0U, uintr_received[9]);
 	close(s.vfd);
 	close(s.plain);
 	close(s.pipe[0]);
