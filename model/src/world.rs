@@ -59,6 +59,9 @@ pub(crate) struct KernelBugs {
     /// `uintr_xstate_lock()` invalidates this CPU's registers (`__cpu_invalidate_fpregs_state()`)
     /// instead of the task's.
     pub(crate) xstate_lock_cpu_only: bool,
+    /// The save and restore hooks are filtered on the `TIF_UINTR` of the task whose fpstate is
+    /// written or read instead of current's (they differ in `fpu_clone()`).
+    pub(crate) hooks_by_fpstate_task: bool,
 }
 
 /// One scheduling or execution event. Numbers are reduced modulo what exists; an event that does
@@ -382,6 +385,10 @@ impl World {
         // The registers saved are the current task's (for fork, the parent's, saved into the
         // child's fpstate).
         let owner = self.current[cpu];
+        if !self.hooks_wanted(cpu, into) {
+            trace!(self, "    (save hook skipped: no UINTR state here)");
+            return;
+        }
         let receiver = self.tasks[owner].receiver;
         let taken =
             self.module
@@ -428,11 +435,25 @@ impl World {
         Ok(())
     }
 
+    /// Whether the kernel calls the save and restore hooks on `cpu` for an XSAVES into, or an
+    /// XRSTORS from, the fpstate of `task`: only while the current task has `TIF_UINTR`
+    /// (`uintr_xstate_hooks_on()`).
+    fn hooks_wanted(&self, cpu: usize, task: usize) -> bool {
+        if self.bugs.hooks_by_fpstate_task {
+            return self.tasks[task].tif_uintr;
+        }
+        self.tasks[self.current[cpu]].tif_uintr
+    }
+
     /// The `before_xrstors` hook, then XRSTORS on `cpu` from the fpstate of `from`.
     fn xrstors(&mut self, cpu: usize, from: usize) -> Result<(), Violation> {
         let img = self.tasks[from].image;
-        self.module
-            .before_xrstors(&mut self.hw, cpu, img.as_ref())?;
+        if self.hooks_wanted(cpu, from) {
+            self.module
+                .before_xrstors(&mut self.hw, cpu, img.as_ref())?;
+        } else {
+            trace!(self, "    (restore hook skipped: no UINTR state here)");
+        }
         let armed = self.hw.cpus[cpu].uinv();
         let loads = img.map_or(0, |i| sdm::misc_uinv(i.misc));
         trace!(

@@ -43,6 +43,22 @@ fn collecting_from_the_image_only_is_caught() {
     );
 }
 
+/// Filtering the save and restore hooks on the `TIF_UINTR` of the fpstate's task rather than
+/// current's is caught: `fpu_clone()` saves the parent's registers into the child's fpstate, and
+/// the module would miss that XSAVES cleared UINV.
+#[test]
+fn hooks_filtered_by_fpstate_task_are_caught() {
+    let cx = counterexample(
+        "hooks filtered by the fpstate's task",
+        Scheme::Real,
+        KernelBugs {
+            hooks_by_fpstate_task: true,
+            ..KernelBugs::default()
+        },
+    );
+    assert!(cx.violation.contains("with UINV 0x0"), "{}", cx.violation);
+}
+
 /// Keeping UINV in the image like any other register is caught.
 #[test]
 fn naive_scheme_is_caught() {
