@@ -3,8 +3,8 @@
 //! Polled receivers: how a post wakes the pollers of a vector fd while the
 //! receiver is off its CPU.
 //!
-//! A receiver with polled vectors holds a slot in one CPU's fixed table for
-//! its whole life.  When its thread leaves a CPU, the switch-out hook points
+//! A receiver with polled vectors holds a slot in one CPU's fixed table
+//! until it dies.  When its thread leaves a CPU, the switch-out hook points
 //! its UPID at the slot's CPU with the kernel vector instead of suppressing
 //! notifications; a SENDUIPI then interrupts that CPU, whose handler walks
 //! its own table, collects the polled vectors' posts of the parked receivers
