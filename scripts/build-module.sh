@@ -13,6 +13,15 @@ exec 9> "$UINTR_CACHE/kernel.lock"
 flock -s 9
 
 cd "$UINTR_TOP"
+# Kbuild does not rebuild every object of an external module when the
+# kernel's configuration changes (uintr.mod.o kept a struct module without
+# the jump-label fields, and the loader refused the module): start clean
+# whenever the kernel the objects were built against is not this one.
+kernel=$(cat "$KOUT/.config" "$KOUT/Module.symvers" | sha256sum | cut -d' ' -f1)
+if [ "$(cat .uintr-kernel 2>/dev/null)" != "$kernel" ]; then
+	make -s KDIR="$KOUT" clean
+	echo "$kernel" > .uintr-kernel
+fi
 /usr/bin/rustfmt --edition 2021 --check uintr_mod.rs ||
 	die "rustfmt: run 'make rustfmt'"
 out=$(make -s KDIR="$KOUT" BINDGEN="$BINDGEN" clippy 2>&1) || { echo "$out" >&2; die "module build failed"; }
