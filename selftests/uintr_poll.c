@@ -130,8 +130,7 @@ struct poster {
 static void *poster_thread(void *arg)
 {
 	struct poster *p = arg;
-	struct uintr_sender_args s = { .fd = p->vfd };
-	int idx = ioctl(p->dev, UINTR_REGISTER_SENDER, &s);
+	int idx = uintr_register_sender(p->dev, p->vfd);
 
 	if (idx < 0) {
 		p->err = errno;
@@ -208,6 +207,7 @@ struct sleeper {
 	int dev;
 	int vfd;		/* UINTR_VECTOR_FD_POLL */
 	int plain;		/* for sending */
+	int idx;		/* the caller's UITT entry for @plain */
 	int pipe[2];
 	pid_t tid;
 	volatile int ready;
@@ -239,36 +239,54 @@ static void *sleeper_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Start a sleeper and make the caller a sender to it (s->idx).  The sleeper
+ * sleeps until stop_sleeper().
+ */
 static int start_sleeper(struct sleeper *s, int dev, pthread_t *t)
 {
-	*s = (struct sleeper){ .dev = dev, .vfd = -1, .plain = -1 };
+	*s = (struct sleeper){ .dev = dev, .vfd = -1, .plain = -1, .idx = -1 };
 	if (pipe(s->pipe))
 		return -1;
 	if (pthread_create(t, NULL, sleeper_thread, s))
 		return -1;
 	while (!s->ready)
 		sched_yield();
-	return s->err || s->vfd < 0 || s->plain < 0 ? -1 : 0;
+	if (s->err || s->vfd < 0 || s->plain < 0)
+		return -1;
+	s->idx = uintr_register_sender(dev, s->plain);
+	return s->idx < 0 ? -1 : 0;
+}
+
+/* Wake the sleeper; it returns to user space, unregisters and exits. */
+static int stop_sleeper(struct sleeper *s, pthread_t t)
+{
+	if (write(s->pipe[1], "x", 1) != 1)
+		return -1;
+	return pthread_join(t, NULL);
+}
+
+static void close_sleeper(struct sleeper *s)
+{
+	if (s->vfd >= 0)
+		close(s->vfd);
+	close(s->plain);
+	close(s->pipe[0]);
+	close(s->pipe[1]);
 }
 
 TEST_F(recv, another_thread_reads_while_the_receiver_sleeps)
 {
-	int idx;
-	struct uintr_sender_args sa;
 	struct pollfd p[2];
 	struct sleeper s;
 	pthread_t t;
 
 	ASSERT_EQ(0, start_sleeper(&s, self->dev, &t));
-	sa = (struct uintr_sender_args){ .fd = s.plain };
-	idx = ioctl(self->dev, UINTR_REGISTER_SENDER, &sa);
-	ASSERT_LE(0, idx);
 	ASSERT_TRUE(await_sleeping(s.tid));
-	_senduipi(idx);
+	_senduipi(s.idx);
 	/* This thread is not the receiver; the post wakes it all the same. */
 	EXPECT_EQ(1, read_count(s.vfd));
-	ASSERT_EQ(1, write(s.pipe[1], "x", 1));
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, stop_sleeper(&s, t));
 	EXPECT_EQ(0, s.err);
 	EXPECT_EQ(0U, uintr_received[9]);
 	/* The receiver is gone: hung up, nothing left to read. */
@@ -278,101 +296,74 @@ TEST_F(recv, another_thread_reads_while_the_receiver_sleeps)
 	EXPECT_EQ(POLLHUP, p[0].revents);
 	EXPECT_EQ(POLLHUP, p[1].revents);
 	EXPECT_EQ(0, read_count(s.vfd));
-	close(s.vfd);
-	close(s.plain);
-	close(s.pipe[0]);
-	close(s.pipe[1]);
+	close_sleeper(&s);
 }
 
 TEST_F(recv, counts_outlive_the_receiver)
 {
-	struct uintr_sender_args sa;
 	struct pollfd p;
 	struct sleeper s;
 	pthread_t t;
-	int idx;
 
 	ASSERT_EQ(0, start_sleeper(&s, self->dev, &t));
-	sa = (struct uintr_sender_args){ .fd = s.plain };
-	idx = ioctl(self->dev, UINTR_REGISTER_SENDER, &sa);
-	ASSERT_LE(0, idx);
 	ASSERT_TRUE(await_sleeping(s.tid));
-	_senduipi(idx);
+	_senduipi(s.idx);
 	/* Counted while it sleeps: the fd turns readable. */
 	p = (struct pollfd){ .fd = s.vfd, .events = POLLIN };
 	EXPECT_EQ(1, poll(&p, 1, 30000));
 	EXPECT_EQ(POLLIN, p.revents);
-	ASSERT_EQ(1, write(s.pipe[1], "x", 1));
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, stop_sleeper(&s, t));
 	EXPECT_EQ(0U, uintr_received[9]);
 	/* A count that cannot be copied out stays. */
 	EXPECT_EQ(-1, read(s.vfd, bad_address, sizeof(uint64_t)));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(1, read_count(s.vfd));
 	EXPECT_EQ(0, read_count(s.vfd));
-	close(s.vfd);
-	close(s.plain);
-	close(s.pipe[0]);
-	close(s.pipe[1]);
+	close_sleeper(&s);
 }
 
 TEST_F(recv, a_forked_child_reads_the_count)
 {
-	struct uintr_sender_args sa;
 	struct sleeper s;
-	int idx, status;
+	int status;
 	pthread_t t;
 	pid_t child;
 
 	ASSERT_EQ(0, start_sleeper(&s, self->dev, &t));
-	sa = (struct uintr_sender_args){ .fd = s.plain };
-	idx = ioctl(self->dev, UINTR_REGISTER_SENDER, &sa);
-	ASSERT_LE(0, idx);
 	child = fork();
 	ASSERT_LE(0, child);
 	if (child == 0)
 		_exit(read_count(s.vfd) == 1 ? 0 : 1);
 	/* The child blocks in read() in another process; the post wakes it. */
 	ASSERT_TRUE(await_sleeping(s.tid));
-	_senduipi(idx);
+	_senduipi(s.idx);
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(1, write(s.pipe[1], "x", 1));
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, stop_sleeper(&s, t));
 	EXPECT_EQ(0, s.err);
 	EXPECT_EQ(0U, uintr_received[9]);
-	close(s.vfd);
-	close(s.plain);
-	close(s.pipe[0]);
-	close(s.pipe[1]);
+	close_sleeper(&s);
 }
 
 TEST_F(recv, closing_the_last_counting_fd_gives_posts_back_to_the_handler)
 {
-	struct uintr_sender_args sa;
 	struct pollfd p;
 	struct sleeper s;
 	pthread_t t;
-	int idx;
 
 	ASSERT_EQ(0, start_sleeper(&s, self->dev, &t));
-	sa = (struct uintr_sender_args){ .fd = s.plain };
-	idx = ioctl(self->dev, UINTR_REGISTER_SENDER, &sa);
-	ASSERT_LE(0, idx);
 	ASSERT_TRUE(await_sleeping(s.tid));
-	_senduipi(idx);
+	_senduipi(s.idx);
 	p = (struct pollfd){ .fd = s.vfd, .events = POLLIN };
 	EXPECT_EQ(1, poll(&p, 1, 30000));
 	/* Unread, and the fd goes: the post must reach the handler instead. */
 	close(s.vfd);
-	ASSERT_EQ(1, write(s.pipe[1], "x", 1));
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	s.vfd = -1;
+	ASSERT_EQ(0, stop_sleeper(&s, t));
 	EXPECT_EQ(0, s.err);
 	EXPECT_EQ(1U, uintr_received[9]);
-	close(s.plain);
-	close(s.pipe[0]);
-	close(s.pipe[1]);
+	close_sleeper(&s);
 }
 
 /* Receivers with counting fds, each holding a slot, until told to stop. */
@@ -502,7 +493,6 @@ static void *spinner_thread(void *arg)
 TEST_F_TIMEOUT(recv, a_receiver_in_user_space_gets_posts_at_its_handler, 120)
 {
 	struct spinner sp = { .dev = self->dev, .vfd = -1 };
-	struct uintr_sender_args sa;
 	struct timespec start, now;
 	long long counted;
 	pthread_t t;
@@ -515,8 +505,7 @@ TEST_F_TIMEOUT(recv, a_receiver_in_user_space_gets_posts_at_its_handler, 120)
 	while (!sp.ready)
 		sched_yield();
 	ASSERT_EQ(0, sp.err);
-	sa = (struct uintr_sender_args){ .fd = sp.vfd };
-	idx = ioctl(self->dev, UINTR_REGISTER_SENDER, &sa);
+	idx = uintr_register_sender(self->dev, sp.vfd);
 	ASSERT_LE(0, idx);
 	for (uint64_t n = 1; n <= SPIN_POSTS; n++) {
 		_senduipi(idx);
@@ -613,7 +602,6 @@ static void *mixed_receiver(void *arg)
 TEST_F_TIMEOUT(recv, stress_every_post_arrives_exactly_once, 300)
 {
 	struct mixed m = { .dev = self->dev, .vfd = -1 };
-	struct uintr_sender_args sa;
 	struct timespec start, now;
 	pthread_t t;
 	int idx;
@@ -622,8 +610,7 @@ TEST_F_TIMEOUT(recv, stress_every_post_arrives_exactly_once, 300)
 	while (!m.ready)
 		sched_yield();
 	ASSERT_EQ(0, m.err);
-	sa = (struct uintr_sender_args){ .fd = m.vfd };
-	idx = ioctl(self->dev, UINTR_REGISTER_SENDER, &sa);
+	idx = uintr_register_sender(self->dev, m.vfd);
 	ASSERT_LE(0, idx);
 	for (uint64_t n = 1; n <= STRESS_POSTS; n++) {
 		/* Land in every phase of the receiver's loop. */
