@@ -6,8 +6,10 @@
 //! C header: `arch/x86/include/asm/uintr.h` (the `uintr_ops` contract,
 //! described in `Documentation/hook-contract.md`).
 //!
-//! Every hook here runs with preemption or interrupts disabled, never
-//! allocates and never takes a lock.  The decisions are made by
+//! Every hook here runs with preemption or interrupts disabled and never
+//! allocates.  The only locks they take are the raw spinlocks of the
+//! per-CPU lists of parked receivers (`uintr_shim.c`), for receivers with
+//! polled vectors, and the kernel-vector handler's.  The decisions are made by
 //! [`crate::logic`], shared with the host model: this side keeps the
 //! per-CPU record of IA32_UINTR_MISC, asks the decision, and carries out
 //! what it returns (an MSR write, an image write, a self-IPI).
@@ -31,8 +33,20 @@ use crate::{
     stats,
     task, //
 };
-use core::cell::UnsafeCell;
-use kernel::bindings;
+use core::{
+    cell::UnsafeCell,
+    marker::PhantomData, //
+};
+use kernel::{
+    bindings,
+    sync::atomic::{
+        ordering::{
+            Acquire,
+            Release, //
+        },
+        AtomicFlag,
+    },
+};
 
 mod ops;
 mod xstate;
@@ -52,27 +66,70 @@ const _: () =
 
 const CPUS: usize = bindings::CONFIG_NR_CPUS as usize;
 
+/// Proof that, while it lives, no other code on this CPU can reach the
+/// module's per-CPU UINTR record or the current thread's UINTR state: the
+/// holder runs with interrupts disabled, or with preemption and softirqs
+/// disabled (`fpregs_lock()`), where no hook can nest because kernel FPU use
+/// is refused in a hard interrupt that hit such a section.
+///
+/// # Invariants
+///
+/// One of those conditions holds for `'a`, on the CPU that made the token.
+pub(crate) struct CpuLocked<'a>(PhantomData<*mut &'a ()>);
+
+impl CpuLocked<'_> {
+    /// Vouches for the current context.
+    ///
+    /// # Safety
+    ///
+    /// Interrupts are disabled, or preemption and softirqs are, until the
+    /// token is dropped, and no other token of this CPU is in use meanwhile.
+    pub(crate) unsafe fn new() -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self(PhantomData)
+    }
+}
+
 /// Per CPU: what IA32_UINTR_MISC holds right now.
 struct PerCpuMisc([UnsafeCell<CpuMisc>; CPUS]);
 
-// SAFETY: Each slot is only accessed by its own CPU with preemption or
-// interrupts disabled (see `with_cpu_misc`), so no two accesses overlap.
+// SAFETY: Each slot is only accessed by its own CPU while a `CpuLocked`
+// token of that CPU lives (see `with_cpu_misc`), so no two accesses overlap.
 unsafe impl Sync for PerCpuMisc {}
 
 static MISC: PerCpuMisc = PerCpuMisc([const { UnsafeCell::new(CpuMisc::new()) }; CPUS]);
 
-/// Runs `f` on this CPU's record.
-///
-/// Callers run with preemption or interrupts disabled: every hook does, and
-/// so does code under [`XstateGuard`].
-fn with_cpu_misc<R>(f: impl FnOnce(&mut CpuMisc) -> R) -> Option<R> {
-    // SAFETY: Always safe to call.
+/// Whether the hooks are registered (the CPUs have UINTR).
+static REGISTERED: AtomicFlag = AtomicFlag::new(false);
+
+/// Runs `f` on this CPU's record; `_cpu` proves that nothing else on this
+/// CPU uses it meanwhile.
+fn with_cpu_misc<R>(_cpu: &mut CpuLocked<'_>, f: impl FnOnce(&mut CpuMisc) -> R) -> Option<R> {
+    // SAFETY: Always safe to call; the token keeps the task on this CPU.
     let cpu = unsafe { bindings::raw_smp_processor_id() } as usize;
     let cell = MISC.0.get(cpu)?;
-    // SAFETY: Only this CPU touches its slot and it cannot be preempted or
-    // interrupted by another user of the slot meanwhile: hooks do not nest
-    // within one CPU's access (see `PerCpuMisc`).
+    // SAFETY: Only this CPU touches its slot, and the token rules out any
+    // other use of it on this CPU while `f` runs.
     Some(f(unsafe { &mut *cell.get() }))
+}
+
+/// A CPU came online: its record starts from what its IA32_UINTR_MISC
+/// holds, whatever the CPU's reset or the last user left there.
+///
+/// # Safety
+///
+/// Called by the CPU itself with interrupts disabled.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn uintr_rust_cpu_online() {
+    if !REGISTERED.load(Acquire) {
+        return;
+    }
+    // SAFETY: Interrupts are disabled, per the caller.
+    let mut cpu = unsafe { CpuLocked::new() };
+    // SAFETY: The hooks are registered only on CPUs with UINTR, which have
+    // this MSR.
+    let raw = unsafe { bindings::uintr_rdmsr(crate::hw::msr::IA32_UINTR_MISC) };
+    with_cpu_misc(&mut cpu, |m| *m = CpuMisc::from_msr(raw));
 }
 
 fn execute(write: Option<MsrWrite>) {
@@ -97,48 +154,47 @@ unsafe fn image_mut<'a>(image: *mut bindings::uintr_state) -> Option<&'a mut Uin
 }
 
 /// After an XSAVES that saved component 14 into `image`.
-fn after_xsaves(mut image: Option<&mut UintrState>) {
+fn after_xsaves(cpu: &mut CpuLocked<'_>, mut image: Option<&mut UintrState>) {
     if let Some(img) = image.as_deref_mut() {
         // The image is the current thread's: posts to its polled vectors
         // that reached UIRR while it was in the kernel count on the fds.
-        task::with_current(|state| {
-            if let Some(receiver) = state.receiver.as_ref() {
-                // The registers may be used again without an XRSTORS of the
-                // image, so the live UIRR drops the collected vectors too.
-                execute(receiver.collect_image(img));
-            }
-        });
+        // The registers may be used again without an XRSTORS of the image,
+        // so the live UIRR drops the collected vectors too.
+        task::with_current_receiver(|receiver| execute(receiver.collect_image(img)));
     }
-    with_cpu_misc(|m| m.after_xsaves(image));
+    with_cpu_misc(cpu, |m| m.after_xsaves(image));
 }
 
 /// Before an XRSTORS that loads component 14 from `image`.
-fn before_xrstors(image: Option<&UintrState>) {
-    execute(with_cpu_misc(|m| m.before_xrstors(image)).flatten());
+fn before_xrstors(cpu: &mut CpuLocked<'_>, image: Option<&UintrState>) {
+    execute(with_cpu_misc(cpu, |m| m.before_xrstors(image)).flatten());
 }
 
 /// On the way to user space of a thread with state attached; `image` is
 /// what the following XRSTORS loads, or `None` if the registers are live.
-fn exit_to_user(image: Option<&mut UintrState>) {
-    task::with_current(|state| {
-        if let Some(receiver) = state.receiver.as_ref() {
-            arm_receiver(receiver, image);
-        }
-    });
+fn exit_to_user(cpu: &mut CpuLocked<'_>, image: Option<&mut UintrState>) {
+    task::with_current_receiver(|receiver| arm_receiver(cpu, receiver, image));
 }
 
 /// Arms `receiver`, the current thread's, for its return to user space.
-fn arm_receiver(receiver: &Receiver, image: Option<&mut UintrState>) {
+fn arm_receiver(cpu: &mut CpuLocked<'_>, receiver: &Receiver, image: Option<&mut UintrState>) {
     let ndst = shim::this_cpu_ndst();
+    receiver.settle_restart();
     poll::unpark(receiver);
     receiver.update_upid(|s| logic::upid::resume(s, ndst));
     // Read after the UPID update: a post that saw SN set is in PIR now.
     // Posts to polled vectors count on their fds; the rest is replayed.
     receiver.collect_pir(Wake::Deferred);
-    let replay = logic::upid::replay_needed(receiver.pir());
-    execute(with_cpu_misc(|m| m.arm_for_user(image, NOTIFICATION_VECTOR)).flatten());
+    let pir = receiver.pir();
+    let replay = logic::upid::replay_needed(pir);
+    if replay {
+        // Before UINV is armed: nothing but the self-IPI after it.
+        crate::trace::replay(receiver.upid_addr(), pir);
+    }
+    execute(with_cpu_misc(cpu, |m| m.arm_for_user(image, NOTIFICATION_VECTOR)).flatten());
     if replay {
         stats::REPLAYS.inc();
+        receiver.count_replay();
         // With UINV armed, the CPU turns this into notification
         // processing: PIR moves to UIRR and is delivered in user space.
         // SAFETY: Sending a fixed system vector to this CPU.
@@ -147,7 +203,11 @@ fn arm_receiver(receiver: &Receiver, image: Option<&mut UintrState>) {
 }
 
 /// A thread with state attached leaves the CPU.
-fn switch_out(prev: *mut bindings::task_struct) {
+///
+/// # Safety
+///
+/// `prev` is the task being switched out, with interrupts disabled.
+unsafe fn switch_out(prev: *mut bindings::task_struct) {
     // SAFETY: `prev` is the task being switched out, on its own behalf.
     let state = unsafe { task::of_task(prev) };
     if let Some(receiver) = state.and_then(|s| s.receiver.as_ref()) {
@@ -162,24 +222,28 @@ fn switch_out(prev: *mut bindings::task_struct) {
 
 /// Disarms UINV on this CPU if it is armed.  For code that is about to
 /// make the receiver's UPID unreachable.
-///
-/// Callers run with preemption disabled.
-pub(crate) fn disarm_this_cpu() {
-    execute(with_cpu_misc(CpuMisc::disarm).flatten());
+pub(crate) fn disarm_this_cpu(cpu: &mut CpuLocked<'_>) {
+    execute(with_cpu_misc(cpu, CpuMisc::disarm).flatten());
 }
 
 /// The calling thread exits or execs: nothing of it may stay armed, and its
 /// state goes.
 fn task_gone() {
-    {
+    let state = {
         // Saving the registers disarms UINV; `disarm_this_cpu` makes sure.
         // The image keeps no address of what is about to be freed.
         let mut guard = XstateGuard::lock();
-        disarm_this_cpu();
+        disarm_this_cpu(&mut guard.cpu());
         image::remove_receiver(guard.image());
         image::remove_sender(guard.image());
-    }
-    if let Some(state) = task::detach() {
+        task::detach(&mut guard)
+    };
+    if let Some(state) = state {
         state.release();
     }
+}
+
+/// Records that the hooks are registered, for the CPU hotplug callback.
+fn set_registered(registered: bool) {
+    REGISTERED.store(registered, Release);
 }

@@ -3,17 +3,20 @@
 //! Polled receivers: how a post wakes the pollers of a vector fd while the
 //! receiver is off its CPU.
 //!
-//! A receiver with polled vectors holds a slot in one CPU's fixed table
-//! until it dies.  When its thread leaves a CPU, the switch-out hook points
-//! its UPID at the slot's CPU with the kernel vector instead of suppressing
-//! notifications; a SENDUIPI then interrupts that CPU, whose handler walks
-//! its own table, collects the polled vectors' posts of the parked receivers
-//! and wakes their fds' pollers.  No global list, and a bounded walk in
-//! interrupt context, as for [`crate::wait`].
+//! A receiver with polled vectors is in one CPU's list of polled receivers
+//! (C side: `struct uintr_cpu` in `uintr_shim.c`) from its first counting
+//! fd until it dies.  When its thread leaves a CPU, the switch-out hook
+//! points its UPID at that list's CPU with the kernel vector instead of
+//! suppressing notifications; a SENDUIPI then interrupts that CPU, whose
+//! handler walks its own list, collects the polled vectors' posts of the
+//! parked receivers and wakes their fds' pollers.
 //!
-//! A slot holds a reference on its receiver.  The receiver empties its slot
-//! when it dies and drops that reference only after an RCU grace period, so
-//! the handler, which runs with interrupts disabled, never sees it freed.
+//! The lists have no fixed size: an entry lives in the receiver's C half,
+//! allocated with the receiver and charged to its creator's memory cgroup.
+//! A list holds no reference on its receivers: a receiver leaves its list
+//! under the list's lock when it dies, and is freed only after that.  When
+//! a CPU goes offline, its receivers move to another CPU's list, and the
+//! parked ones are pointed at that CPU (see [`moved`]).
 
 use crate::{
     fpu_hooks::{
@@ -28,148 +31,113 @@ use crate::{
     shim,
     stats, //
 };
-use kernel::{
-    bindings,
-    prelude::*,
-    sync::atomic::{
-        ordering::{
-            Acquire,
-            Full, //
-        },
-        Atomic,
-    },
-    sync::Arc,
-};
-
-/// Polled receivers one CPU's table holds.
-const SLOTS: usize = 32;
-const CPUS: usize = bindings::CONFIG_NR_CPUS as usize;
-
-type Slot = Atomic<*mut Receiver>;
-
-static POLLED: [[Slot; SLOTS]; CPUS] =
-    [const { [const { Atomic::new(core::ptr::null_mut()) }; SLOTS] }; CPUS];
-
-/// A slot in a CPU's table.
-#[derive(Clone, Copy)]
-pub(crate) struct PollSlot {
-    cpu: u32,
-    index: u32,
-}
-
-impl PollSlot {
-    /// The raw value of no slot.
-    pub(crate) const NONE: u32 = u32::MAX;
-
-    /// The slot a raw value names, if any.
-    pub(crate) fn from_raw(raw: u32) -> Option<Self> {
-        (raw != Self::NONE).then(|| Self {
-            cpu: raw / SLOTS as u32,
-            index: raw % SLOTS as u32,
-        })
-    }
-
-    /// The raw value for an atomic.
-    pub(crate) fn into_raw(self) -> u32 {
-        self.cpu * SLOTS as u32 + self.index
-    }
-
-    /// The CPU whose table holds the slot.
-    pub(crate) fn cpu(self) -> u32 {
-        self.cpu
-    }
-
-    fn get(self) -> Option<&'static Slot> {
-        POLLED.get(self.cpu as usize)?.get(self.index as usize)
-    }
-}
-
-// Every slot has a raw value other than `NONE`.
-const _: () = assert!((CPUS * SLOTS) < u32::MAX as usize);
-
-/// Puts `receiver` into a free slot: on this CPU if it has one, else on the
-/// first online CPU that has.  Fails with `ENOSPC` when every table is full.
-pub(crate) fn claim(receiver: Arc<Receiver>) -> Result<PollSlot> {
-    let me = Arc::into_raw(receiver).cast_mut();
-    // SAFETY: Always safe to call.
-    let this = unsafe { bindings::raw_smp_processor_id() };
-    let others = (0..CPUS as u32).filter(|&cpu| cpu != this && shim::cpu_online(cpu));
-    for cpu in Iterator::chain(core::iter::once(this), others) {
-        for (index, slot) in POLLED.get(cpu as usize).into_iter().flatten().enumerate() {
-            if slot.cmpxchg(core::ptr::null_mut(), me, Full).is_ok() {
-                stats::POLLED.inc();
-                return Ok(PollSlot {
-                    cpu,
-                    index: index as u32,
-                });
-            }
-        }
-    }
-    // SAFETY: From `Arc::into_raw` above, and no slot took it.
-    drop(unsafe { Arc::from_raw(me) });
-    Err(ENOSPC)
-}
-
-/// Empties `slot` if it still holds `receiver`, and returns the reference it
-/// held (from `Arc::into_raw`), which the caller must drop only after an RCU
-/// grace period.
-pub(crate) fn release(slot: PollSlot, receiver: &Receiver) -> Option<*const Receiver> {
-    let me = core::ptr::from_ref(receiver).cast_mut();
-    let s = slot.get()?;
-    s.cmpxchg(me, core::ptr::null_mut(), Full).ok()?;
-    stats::POLLED.dec();
-    Some(me.cast_const())
-}
+use kernel::ffi::c_void;
 
 /// The receiver's thread leaves its CPU: let a post interrupt the CPU of
-/// its slot.  Returns `false` if the receiver has no polled vector.
+/// its list.  Returns `false` if the receiver has no polled vector.
 ///
 /// Called from the switch-out hook, with interrupts disabled.
 pub(crate) fn park(receiver: &Receiver) -> bool {
-    let Some(cpu) = receiver.poll_cpu() else {
+    if !receiver.has_polled() {
         return false;
-    };
-    let ndst = shim::cpu_ndst(cpu);
+    }
+    receiver.queue().with_poll_cpu(park_locked)
+}
+
+/// [`park`] with the receiver's list locked.
+///
+/// # Safety
+///
+/// `owner` is a live receiver in the list of `cpu`, which is locked.
+unsafe extern "C" fn park_locked(owner: *mut c_void, cpu: u32) {
+    // SAFETY: A receiver leaves its list before it is freed, and the list
+    // is locked.
+    let receiver = unsafe { &*owner.cast::<Receiver>() };
     receiver.set_poll_parked();
-    receiver.update_upid(|s| logic::upid::park(s, KERNEL_VECTOR, ndst));
+    repark(receiver, cpu);
     stats::POLL_PARKS.inc();
-    // Posts made before the park, whose notification went nowhere.
+}
+
+/// Points a parked receiver's UPID at `cpu` with the kernel vector and
+/// collects the posts whose notification went elsewhere or nowhere.
+fn repark(receiver: &Receiver, cpu: u32) {
+    let ndst = shim::cpu_ndst(cpu);
+    receiver.update_upid(|s| logic::upid::park(s, KERNEL_VECTOR, ndst));
+    // Parking clears SN.  A receiver that died meanwhile (it is still in
+    // the list until `kill` takes it out) stays suppressed: `kill` marks it
+    // dead before it suppresses it, and both updates are full barriers, so
+    // either its suppression comes after the park or this sees it dead.
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    if receiver.is_dead() {
+        receiver.update_upid(logic::upid::suspend);
+        return;
+    }
     receiver.collect_pir(Wake::Deferred);
-    true
 }
 
 /// The receiver's thread is on its way back to user space: notifications
 /// carry the notification vector again, so that the CPU delivers posts to the
 /// handler while the thread runs.  The caller resumes the UPID next.
+///
+/// Under the list's lock, so that a CPU going offline cannot park the UPID
+/// again behind the thread's back ([`uintr_rust_poll_moved`]).
 pub(crate) fn unpark(receiver: &Receiver) {
+    if receiver.is_poll_parked() {
+        receiver.queue().with_poll_cpu(unpark_locked);
+    }
+}
+
+/// [`unpark`] with the receiver's list locked.
+///
+/// # Safety
+///
+/// `owner` is a live receiver in the list of a CPU, which is locked.
+unsafe extern "C" fn unpark_locked(owner: *mut c_void, _cpu: u32) {
+    // SAFETY: A receiver leaves its list before it is freed, and the list
+    // is locked.
+    let receiver = unsafe { &*owner.cast::<Receiver>() };
     if receiver.take_poll_parked() {
         receiver.update_upid(|s| logic::upid::unpark(s, NOTIFICATION_VECTOR));
     }
 }
 
-/// The kernel vector arrived on this CPU: collect for the parked receivers
-/// in this CPU's table.
+/// The kernel vector arrived on the CPU whose list holds `owner`: collect
+/// for it if it is parked.  Returns whether it was.
 ///
-/// Runs in hard interrupt context; the walk is bounded by [`SLOTS`].
-pub(crate) fn collect_this_cpu() {
-    // SAFETY: Always safe to call; interrupts are disabled.
-    let cpu = unsafe { bindings::raw_smp_processor_id() } as usize;
-    for slot in POLLED.get(cpu).into_iter().flatten() {
-        let p = slot.load(Acquire);
-        // SAFETY: A slot's reference is dropped only an RCU grace period
-        // after the slot was emptied, and a grace period cannot end while
-        // interrupts are disabled here.
-        let Some(receiver) = (unsafe { p.as_ref() }) else {
-            continue;
-        };
-        if !receiver.is_poll_parked() {
-            continue;
-        }
-        // Clear ON first, so that the next post notifies again; a post made
-        // in between is collected below and notifies once more, harmlessly.
-        receiver.update_upid(logic::upid::renotify);
-        // A system vector is never threaded: a wait queue's spinlock_t is
-        // not for this context (PREEMPT_RT, lockdep's raw nesting check).
-        receiver.collect_pir(Wake::Deferred);
+/// # Safety
+///
+/// `owner` is a live receiver in this CPU's list, which is locked; hard
+/// interrupt context.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn uintr_rust_poll_kick(owner: *mut c_void) -> bool {
+    // SAFETY: Per the caller.
+    let receiver = unsafe { &*owner.cast::<Receiver>() };
+    if !receiver.is_poll_parked() {
+        return false;
+    }
+    // Clear ON first, so that the next post notifies again; a post made
+    // in between is collected below and notifies once more, harmlessly.
+    receiver.update_upid(logic::upid::renotify);
+    // A system vector is never threaded: a wait queue's spinlock_t is not
+    // for this context (PREEMPT_RT, lockdep's raw nesting check).
+    if !receiver.collect_pir(Wake::Deferred) {
+        stats::POLL_IDLE_KICKS.inc();
+    }
+    true
+}
+
+/// The CPU of `owner`'s list went offline and `owner` is now in the list of
+/// `cpu`, which is locked: a parked receiver follows.
+///
+/// # Safety
+///
+/// `owner` is a live receiver in the list of `cpu`, which is locked.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn uintr_rust_poll_moved(owner: *mut c_void, cpu: u32) {
+    // SAFETY: Per the caller.
+    let receiver = unsafe { &*owner.cast::<Receiver>() };
+    // A receiver in `UINTR_WAIT` is found through the waiter list.
+    if receiver.is_poll_parked() && !receiver.is_waiting() {
+        repark(receiver, cpu);
     }
 }

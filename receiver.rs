@@ -18,10 +18,19 @@
 //! the posts to them that the kernel finds pending, in PIR or in the UIRR of
 //! a saved image, are collected into per-vector counts that `read()` on the
 //! fds returns, instead of being left for the handler.  A receiver with
-//! polled vectors holds a slot in one CPU's table ([`crate::poll`]) until it
-//! dies, so that while it is off its CPU its UPID can name that CPU with the
-//! kernel vector and a post wakes the fds' pollers.  The slot holds a
-//! reference, dropped an RCU grace period after the slot is emptied.
+//! polled vectors is in one CPU's list ([`crate::poll`]) until it dies, so
+//! that while it is off its CPU its UPID can name that CPU with the kernel
+//! vector and a post wakes the fds' pollers.  It leaves the list in
+//! [`Receiver::kill`], which runs before its last reference can go.
+//!
+//! # Posts by the kernel
+//!
+//! Posts that the kernel makes itself (a count given back to the handler)
+//! go through [`Receiver::post`], which follows SENDUIPI's rule: set the PIR
+//! bit, and notify NDST with NV if ON and SN were both clear.  A receiver
+//! blocked in `UINTR_WAIT` is woken like by any other post; one parked for
+//! its pollers gets a post to a vector that is not polled at its next
+//! return to user space, as it would get one from SENDUIPI.
 
 use crate::{
     hw::{
@@ -35,20 +44,25 @@ use crate::{
         self,
         fpu::MsrWrite, //
     },
-    poll::{
+    shim::{
         self,
-        PollSlot, //
+        PollQueue, //
     },
-    shim::PollQueue,
     stats,
+    trace::{
+        self,
+        PostSource, //
+    },
 };
 use core::sync::atomic::{
+    AtomicBool,
+    AtomicI64,
     AtomicU32,
     AtomicU64,
+    AtomicUsize,
     Ordering, //
 };
 use kernel::{
-    ffi::c_void,
     prelude::*,
     sync::{
         atomic::{
@@ -65,6 +79,52 @@ use kernel::{
 
 /// User vectors 0..63.
 const VECTORS: usize = 64;
+
+/// The part of a `UINTR_WAIT` that outlives a restart: it continues with
+/// the same deadline, and returns at once if the handler ran on the way
+/// out and back (a post during the stop is replayed then, before the call
+/// is made again).
+pub(crate) struct WaitRestart {
+    /// [`WaitRestart::NONE`], [`WaitRestart::ARMED`] or
+    /// [`WaitRestart::RESTARTING`].
+    state: AtomicU32,
+    /// The user address of the wait's arguments: the restarted call is
+    /// the same ioctl with the same argument.
+    arg: AtomicUsize,
+    expires: AtomicI64,
+    collections: AtomicU64,
+    replays: AtomicU64,
+}
+
+/// What a restarted `UINTR_WAIT` continues from.
+pub(crate) struct WaitFrom {
+    /// Its absolute expiry.
+    pub(crate) expires: i64,
+    /// [`Receiver::collections`] when it began.
+    pub(crate) collections: u64,
+    /// The receiver's replays when it began.
+    pub(crate) replays: u64,
+}
+
+impl WaitRestart {
+    const NONE: u32 = 0;
+    /// The wait returned `ERESTARTNOHAND`; the exit to user space tells
+    /// whether it is being restarted.
+    const ARMED: u32 = 1;
+    /// It is: the thread's next ioctl on the device is the restart, and
+    /// takes it (see [`Receiver::take_restart`]).
+    const RESTARTING: u32 = 2;
+
+    const fn new() -> Self {
+        Self {
+            state: AtomicU32::new(Self::NONE),
+            arg: AtomicUsize::new(0),
+            expires: AtomicI64::new(0),
+            collections: AtomicU64::new(0),
+            replays: AtomicU64::new(0),
+        }
+    }
+}
 
 /// How a collection wakes the pollers.
 #[derive(Clone, Copy)]
@@ -95,6 +155,9 @@ pub(crate) struct Receiver {
     upid: Upid,
     /// Set once the thread exited, exec'd or unregistered.
     dead: AtomicFlag,
+    /// Set under the collection lock by the receiver's last collection of
+    /// PIR ([`Self::kill`]); no collection counts anything after it.
+    sealed: AtomicBool,
     /// Set while the thread is blocked in `UINTR_WAIT`.
     waiting: AtomicFlag,
     /// The polled vectors, one bit per user vector; bits are only added.
@@ -103,9 +166,14 @@ pub(crate) struct Receiver {
     counts: [AtomicU64; VECTORS],
     /// Open counting fds of each vector.
     fds: [AtomicU32; VECTORS],
-    /// The slot in a CPU's table of polled receivers, once there is one.
-    /// ([`PollSlot::into_raw`]).
-    slot: AtomicU32,
+    /// Posts collected into counts so far: `UINTR_WAIT` returns when it
+    /// changes, also when a reader took the count meanwhile.
+    collections: AtomicU64,
+    /// Returns to user space that replayed PIR, so that the handler ran.
+    replays: AtomicU64,
+    /// A `UINTR_WAIT` that a stop interrupted, and what its restart
+    /// continues from.  Only the receiver thread uses it.
+    restart: WaitRestart,
     /// Set while the thread is off its CPU with the UPID pointing at the
     /// slot's CPU and the kernel vector.
     poll_parked: AtomicFlag,
@@ -117,21 +185,29 @@ impl Receiver {
     /// A new live receiver whose UPID notifies `vector` at `ndst`,
     /// suppressed until the thread's next exit to user space.
     pub(crate) fn new(vector: u8, ndst: Ndst) -> Result<Arc<Self>> {
+        // Born dead, so that a failed allocation's drop counts nothing.
         let receiver = Arc::new(
             Self {
                 upid: Upid::new(logic::upid::initial(vector, ndst)),
-                dead: AtomicFlag::new(false),
+                dead: AtomicFlag::new(true),
+                sealed: AtomicBool::new(false),
                 waiting: AtomicFlag::new(false),
                 polled: AtomicU64::new(0),
                 counts: [const { AtomicU64::new(0) }; VECTORS],
                 fds: [const { AtomicU32::new(0) }; VECTORS],
-                slot: AtomicU32::new(PollSlot::NONE),
+                collections: AtomicU64::new(0),
+                replays: AtomicU64::new(0),
+                restart: WaitRestart::new(),
                 poll_parked: AtomicFlag::new(false),
                 queue: PollQueue::new()?,
             },
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )?;
+        receiver.dead.store(false, Release);
         stats::RECEIVERS.inc();
+        // Paired with the `gone` of `kill`, also when the registration
+        // fails after this and the receiver is dropped.
+        trace::receiver(receiver.upid_addr(), true);
         Ok(receiver)
     }
 
@@ -140,17 +216,17 @@ impl Receiver {
         core::ptr::from_ref(&self.upid) as u64
     }
 
-    /// Applies `f` to UPID word 0 atomically.
-    pub(crate) fn update_upid(&self, f: impl Fn(u64) -> u64) {
+    /// Applies `f` to UPID word 0 atomically; returns the word it replaced.
+    pub(crate) fn update_upid(&self, f: impl Fn(u64) -> u64) -> u64 {
         let status = &self.upid.status;
-        let mut old = status.load(Ordering::Relaxed);
+        let mut old = status.load(Ordering::SeqCst);
         loop {
             let new = f(old);
             if new == old {
-                return;
+                return old;
             }
-            match status.compare_exchange_weak(old, new, Ordering::SeqCst, Ordering::Relaxed) {
-                Ok(_) => return,
+            match status.compare_exchange_weak(old, new, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return old,
                 Err(cur) => old = cur,
             }
         }
@@ -164,6 +240,119 @@ impl Receiver {
     /// The PIR word itself, for sleeping on.
     pub(crate) fn pir_word(&self) -> &AtomicU64 {
         &self.upid.pir
+    }
+
+    /// The number of collections so far, for sleeping on.
+    pub(crate) fn collections(&self) -> &AtomicU64 {
+        &self.collections
+    }
+
+    /// The UPID's word 0, for the C side's look at ON.
+    pub(crate) fn upid_status(&self) -> &AtomicU64 {
+        &self.upid.status
+    }
+
+    /// The calling thread's exit to user space replayed PIR.
+    pub(crate) fn count_replay(&self) {
+        self.replays.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes the restart of a stopped `UINTR_WAIT`, at the start of any
+    /// ioctl of the receiver's thread: the call being restarted is the
+    /// first ioctl the thread makes once back in user space, with the same
+    /// argument address.  Whatever that call turns out to be (another
+    /// command, arguments that no longer validate, another address), the
+    /// restart ends here, so that no later wait inherits its deadline.
+    pub(crate) fn take_restart(&self, arg: usize) -> Option<WaitFrom> {
+        let r = &self.restart;
+        if r.state.load(Ordering::Relaxed) != WaitRestart::RESTARTING {
+            return None;
+        }
+        r.state.store(WaitRestart::NONE, Ordering::Relaxed);
+        (r.arg.load(Ordering::Relaxed) == arg).then(|| WaitFrom {
+            expires: r.expires.load(Ordering::Relaxed),
+            collections: r.collections.load(Ordering::Relaxed),
+            replays: r.replays.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Where a new `UINTR_WAIT` starts from: `restart`, the wait a stop
+    /// interrupted, or a fresh start with `expires`.
+    pub(crate) fn wait_from(
+        &self,
+        restart: Option<WaitFrom>,
+        expires: impl FnOnce() -> i64,
+    ) -> WaitFrom {
+        restart.unwrap_or_else(|| WaitFrom {
+            expires: expires(),
+            collections: self.collections.load(Ordering::SeqCst),
+            replays: self.replays.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Whether the handler ran since `from` began.
+    pub(crate) fn replayed_since(&self, from: &WaitFrom) -> bool {
+        self.replays.load(Ordering::Relaxed) != from.replays
+    }
+
+    /// A wait with its arguments at `arg` returns `ERESTARTNOHAND`: keep
+    /// where it was, for its restart.
+    pub(crate) fn arm_restart(&self, from: &WaitFrom, arg: usize) {
+        let r = &self.restart;
+        r.arg.store(arg, Ordering::Relaxed);
+        r.expires.store(from.expires, Ordering::Relaxed);
+        r.collections.store(from.collections, Ordering::Relaxed);
+        r.replays.store(from.replays, Ordering::Relaxed);
+        r.state.store(WaitRestart::ARMED, Ordering::Relaxed);
+    }
+
+    /// On the receiver's exit to user space: an armed restart is kept only
+    /// if the call is being restarted (no handler ran; else it failed with
+    /// `EINTR` and the next wait is a new one).  A kept one stays across
+    /// the exits of interrupts that come before the call is made again
+    /// (the handler may run first); the call takes it.
+    pub(crate) fn settle_restart(&self) {
+        let r = &self.restart;
+        if r.state.load(Ordering::Relaxed) == WaitRestart::ARMED {
+            let next = if shim::syscall_restarting() {
+                WaitRestart::RESTARTING
+            } else {
+                WaitRestart::NONE
+            };
+            r.state.store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// Posts `vector` the way SENDUIPI does: sets its PIR bit and, if
+    /// neither ON nor SN was set, sets ON and sends NV to NDST.  Any context.
+    pub(crate) fn post(&self, vector: u8, source: PostSource) {
+        let Some(bit) = 1u64.checked_shl(vector.into()) else {
+            return;
+        };
+        // Not preempted between setting ON and notifying: meanwhile no
+        // other post notifies (PREEMPT_RT runs watches preemptibly).
+        let _no_preempt = shim::NoPreempt::new();
+        self.upid.pir.fetch_or(bit, Ordering::SeqCst);
+        let old = self.update_upid(logic::upid::post);
+        let notified = logic::upid::post_notifies(old);
+        trace::kernel_post(
+            self.upid_addr(),
+            vector,
+            source,
+            old,
+            notified,
+            self.is_dead(),
+        );
+        if let Some((nv, ndst)) = notified {
+            stats::KERNEL_POSTS.inc();
+            shim::notify(ndst, nv);
+        }
+    }
+
+    /// Whether the receiver's last collection is done: its counts are
+    /// final and nothing posted to it will be counted.
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.sealed.load(Ordering::Acquire)
     }
 
     /// Whether the thread stopped receiving.
@@ -185,31 +374,42 @@ impl Receiver {
     /// suppressed.  Posts through existing UITT entries stay harmless.
     /// Pollers of the fds see the end.
     pub(crate) fn kill(&self) {
-        if !self.dead.xchg(true, Full) {
-            stats::RECEIVERS.dec();
-        }
-        self.update_upid(logic::upid::suspend);
-        if let Some(slot) = PollSlot::from_raw(self.slot.load(Ordering::Acquire)) {
-            if let Some(owner) = poll::release(slot, self) {
-                // The handler may still use the pointer it read from the
-                // slot; it runs with interrupts off, so the slot's reference
-                // goes after a grace period.
-                self.queue.put_later(owner.cast());
+        // Death, suppression and the last collection in one step under the
+        // collection lock: what was posted to polled vectors until now is
+        // counted; what is posted from now on is not, whoever reads, and a
+        // reader that saw the receiver sealed saw its last count.
+        {
+            let _collecting = self.queue.collect_lock();
+            if !self.dead.xchg(true, Full) {
+                stats::RECEIVERS.dec();
+                trace::receiver(self.upid_addr(), false);
             }
+            self.update_upid(logic::upid::suspend);
+            if !self.sealed.load(Ordering::Relaxed) {
+                self.take_pir(self.polled.load(Ordering::Acquire));
+                self.sealed.store(true, Ordering::Release);
+            }
+        }
+        // The kernel-vector handler uses the receiver under the list's
+        // lock; once out of the list, nothing reaches it from there.
+        if self.queue.release() {
+            stats::POLLED.dec();
         }
         self.queue.wake();
     }
 
-    /// Makes `vector` polled for one more counting fd.  Takes a slot in a
-    /// CPU's table the first time (`ENOSPC` when all are taken).
+    /// Makes `vector` polled for one more counting fd.  Puts the receiver
+    /// into this CPU's list of polled receivers the first time.
     ///
     /// Called by the receiver thread itself, in its ioctl.
     pub(crate) fn get_polled(self: &Arc<Self>, vector: u8) -> Result {
         let fds = self.fds.get(usize::from(vector)).ok_or(EINVAL)?;
-        if PollSlot::from_raw(self.slot.load(Ordering::Acquire)).is_none() {
-            let slot = poll::claim(self.clone())?;
-            // The hooks read `polled` first and then the slot.
-            self.slot.store(slot.into_raw(), Ordering::Release);
+        // The hooks read `polled` first and then the list.
+        if self
+            .queue
+            .claim(Arc::as_ptr(self).cast(), &self.upid.status)
+        {
+            stats::POLLED.inc();
         }
         fds.fetch_add(1, Ordering::SeqCst);
         self.sync_polled(vector);
@@ -252,22 +452,20 @@ impl Receiver {
         }
     }
 
-    /// Posts counted for `vector`, which is no longer polled, go back to PIR.
+    /// Posts counted for `vector`, which is no longer polled, go back to
+    /// the handler as one post.
     fn return_counts(&self, vector: u8) {
         let Some(count) = self.counts.get(usize::from(vector)) else {
             return;
         };
         if count.swap(0, Ordering::SeqCst) != 0 {
-            self.upid.pir.fetch_or(1 << vector, Ordering::SeqCst);
+            self.post(vector, PostSource::GiveBack);
         }
     }
 
-    /// The CPU whose table holds this receiver, if it has polled vectors.
-    pub(crate) fn poll_cpu(&self) -> Option<u32> {
-        if self.polled.load(Ordering::Acquire) == 0 {
-            return None;
-        }
-        PollSlot::from_raw(self.slot.load(Ordering::Acquire)).map(PollSlot::cpu)
+    /// Whether some vector is polled now.
+    pub(crate) fn has_polled(&self) -> bool {
+        self.polled.load(Ordering::Acquire) != 0
     }
 
     /// Whether the thread is off its CPU with the UPID on the kernel vector
@@ -316,9 +514,15 @@ impl Receiver {
         if logic::poll::collect_posted(self.pir(), polled) == 0 {
             return false;
         }
-        let taken =
-            logic::poll::collect_posted(self.upid.pir.fetch_and(!polled, Ordering::SeqCst), polled);
-        let any = self.count(taken);
+        let any = {
+            let _collecting = self.queue.collect_lock();
+            // After the receiver's last collection ([`Self::kill`]), posts
+            // land in a UPID nobody listens to.
+            if self.sealed.load(Ordering::Relaxed) {
+                return false;
+            }
+            self.take_pir(polled)
+        };
         if any {
             match wake {
                 Wake::Now => self.queue.wake_now(),
@@ -328,6 +532,21 @@ impl Receiver {
         any
     }
 
+    /// Counts the posts to the `polled` vectors pending in PIR and takes
+    /// them out of it.  With the collection lock held.
+    fn take_pir(&self, polled: u64) -> bool {
+        // Counted before PIR is taken, so that a `UINTR_WAIT` that begins
+        // after the take sees the count it would be woken for already in
+        // its starting value, and one that began before sees PIR or this.
+        self.collections.fetch_add(1, Ordering::SeqCst);
+        let taken =
+            logic::poll::collect_posted(self.upid.pir.fetch_and(!polled, Ordering::SeqCst), polled);
+        if taken != 0 {
+            trace::collect(self.upid_addr(), taken, false);
+        }
+        self.count(taken)
+    }
+
     /// Moves the polled vectors pending in the UIRR of `image`, just saved
     /// from the receiver's registers, into their counts, and wakes the
     /// pollers if there were any.  Returns the write that drops them from
@@ -335,6 +554,8 @@ impl Receiver {
     pub(crate) fn collect_image(&self, image: &mut UintrState) -> Option<MsrWrite> {
         let polled = self.polled.load(Ordering::Acquire);
         let (taken, write) = logic::poll::collect_saved(image, polled)?;
+        trace::collect(self.upid_addr(), taken, true);
+        self.collections.fetch_add(1, Ordering::SeqCst);
         self.count(taken);
         self.queue.wake();
         Some(write)
@@ -366,15 +587,4 @@ impl Receiver {
     pub(crate) fn queue(&self) -> &PollQueue {
         &self.queue
     }
-}
-
-/// Drops a receiver reference a slot held (see [`Receiver::kill`]).
-///
-/// # Safety
-///
-/// `receiver` came from `Arc::into_raw` and is not used afterwards.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn uintr_rust_receiver_put(receiver: *mut c_void) {
-    // SAFETY: Guaranteed by the caller.
-    drop(unsafe { Arc::from_raw(receiver.cast::<Receiver>()) });
 }

@@ -25,19 +25,47 @@ use kernel::{
 extern "C" {
     fn uintr_vector_fd_install(vector: *mut c_void) -> c_int;
     fn uintr_vector_of_file(file: *mut c_void) -> *mut c_void;
-    fn uintr_dev_file_pin(file: *mut c_void);
+    fn uintr_watch_install(source_fd: c_uint, events: u32, owner: *mut c_void) -> c_int;
+    fn uintr_mmdrop_deferred(mm: *mut c_void);
+    fn uintr_preempt_disable();
+    fn uintr_preempt_enable();
+    fn uintr_trace_receiver(upid: u64, alive: bool);
+    fn uintr_trace_kernel_post(upid: u64, vector: u32, source: u32, how: u32, ndst: u32);
+    fn uintr_trace_replay(upid: u64, pir: u64);
+    fn uintr_trace_collect(upid: u64, vectors: u64, from_registers: bool);
+    fn uintr_dev_file_pin(file: *mut c_void) -> c_int;
     fn uintr_module_get();
     fn uintr_module_put();
     fn uintr_cpu_apicid(cpu: c_uint) -> u32;
     fn uintr_x2apic_mode() -> bool;
-    fn uintr_sleep_until_posted(pir: *const u64, timeout_ns: i64) -> c_int;
+    fn uintr_wait_deadline(timeout_ns: i64) -> i64;
+    fn uintr_wait_park(queue: *mut c_void, upid: *const u64) -> u32;
+    fn uintr_syscall_restarting() -> bool;
+    fn uintr_wait_sleep(
+        queue: *mut c_void,
+        pir: *const u64,
+        seq: *const u64,
+        seq0: u64,
+        expires: i64,
+    ) -> c_int;
+    fn uintr_wait_unpark(queue: *mut c_void);
+    fn uintr_notify(ndst: u32, vector: u32);
     fn uintr_task_size_max() -> u64;
-    fn uintr_cpu_online(cpu: c_uint) -> bool;
     fn uintr_poll_new() -> *mut c_void;
+    fn uintr_poll_collect_lock(queue: *mut c_void) -> core::ffi::c_ulong;
+    fn uintr_poll_collect_unlock(queue: *mut c_void, flags: core::ffi::c_ulong);
     fn uintr_poll_wake(queue: *mut c_void);
     fn uintr_poll_wake_now(queue: *mut c_void);
     fn uintr_poll_free(queue: *mut c_void);
-    fn uintr_poll_put_later(queue: *mut c_void, owner: *mut c_void);
+    fn uintr_poll_claim(queue: *mut c_void, owner: *mut c_void, upid: *const u64) -> bool;
+    fn uintr_poll_release(queue: *mut c_void) -> bool;
+    fn uintr_poll_locked(
+        queue: *mut c_void,
+        f: unsafe extern "C" fn(owner: *mut c_void, cpu: u32),
+    ) -> bool;
+    fn uintr_kernel_vector_this_cpu();
+    fn uintr_cpus_init() -> c_int;
+    fn uintr_cpus_exit();
     fn uintr_deferred_init() -> c_int;
     fn uintr_deferred_exit();
 }
@@ -67,12 +95,6 @@ impl Drop for Deferred {
     }
 }
 
-/// Whether `cpu` is online.
-pub(crate) fn cpu_online(cpu: u32) -> bool {
-    // SAFETY: Reads the online mask; any `cpu` value is accepted.
-    unsafe { uintr_cpu_online(cpu) }
-}
-
 /// A receiver's wait queue for its vector fds (C: `struct uintr_poll`),
 /// with the irq_work that wakes it from any context.
 ///
@@ -96,6 +118,14 @@ impl PollQueue {
         Ok(Self(NonNull::new(p).ok_or(ENOMEM)?))
     }
 
+    /// Locks out other collections of the receiver's PIR, with interrupts
+    /// off, until the guard goes.  Any context.
+    pub(crate) fn collect_lock(&self) -> CollectGuard<'_> {
+        // SAFETY: Live by the type invariant.
+        let flags = unsafe { uintr_poll_collect_lock(self.0.as_ptr()) };
+        CollectGuard { queue: self, flags }
+    }
+
     /// Wakes the pollers and readers soon.  Any context, including hard
     /// interrupts and the scheduler's switch path.
     pub(crate) fn wake(&self) {
@@ -103,12 +133,73 @@ impl PollQueue {
         unsafe { uintr_poll_wake(self.0.as_ptr()) }
     }
 
-    /// Hands `owner`, a reference from `Arc::into_raw`, to
-    /// `uintr_rust_receiver_put` after an RCU grace period.  Any context; at
-    /// most once per queue.
-    pub(crate) fn put_later(&self, owner: *const c_void) {
-        // SAFETY: Live by the type invariant; the C side only stores `owner`.
-        unsafe { uintr_poll_put_later(self.0.as_ptr(), owner.cast_mut()) }
+    /// Puts the queue, the C half of the receiver at `owner`, into this
+    /// CPU's list of polled receivers, if it is in none yet.  The list holds
+    /// no reference: the receiver calls [`Self::release`] before it can go.
+    /// Returns whether it was in none.  `upid` is word 0 of the owner's
+    /// UPID, which lives as long as the owner.
+    pub(crate) fn claim(&self, owner: *const c_void, upid: &AtomicU64) -> bool {
+        // SAFETY: Live by the type invariant; the C side only stores the
+        // pointers, and reads `upid` while the owner is in its list.
+        unsafe {
+            uintr_poll_claim(
+                self.0.as_ptr(),
+                owner.cast_mut(),
+                upid.as_ptr().cast_const(),
+            )
+        }
+    }
+
+    /// Takes the queue out of its CPU's list of polled receivers; returns
+    /// whether it was in one.  Any context.
+    pub(crate) fn release(&self) -> bool {
+        // SAFETY: Live by the type invariant.
+        unsafe { uintr_poll_release(self.0.as_ptr()) }
+    }
+
+    /// Calls `f` with the owner and the CPU whose polled list holds the
+    /// queue, with that list locked; returns `false` if it is in none.
+    pub(crate) fn with_poll_cpu(&self, f: unsafe extern "C" fn(*mut c_void, u32)) -> bool {
+        // SAFETY: Live by the type invariant; `f` is called with the owner
+        // stored by `claim`.
+        unsafe { uintr_poll_locked(self.0.as_ptr(), f) }
+    }
+
+    /// Parks the calling thread, blocked in `UINTR_WAIT`, in a CPU's list of
+    /// waiters; returns that CPU.  `upid` is word 0 of its UPID.
+    pub(crate) fn wait_park(&self, upid: &AtomicU64) -> u32 {
+        // SAFETY: Live by the type invariant; called by the receiver thread,
+        // whose UPID outlives the wait, which leaves the list before it ends.
+        unsafe { uintr_wait_park(self.0.as_ptr(), upid.as_ptr().cast_const()) }
+    }
+
+    /// Leaves the list of waiters.
+    pub(crate) fn wait_unpark(&self) {
+        // SAFETY: Live by the type invariant.
+        unsafe { uintr_wait_unpark(self.0.as_ptr()) }
+    }
+
+    /// Sleeps, parked, until `pir` is not zero or `seq` is not `seq0`, a
+    /// signal is pending (`ERESTARTSYS`), `expires` passed (`ETIMEDOUT`) or a
+    /// CPU going offline unparked the thread (`EAGAIN`).
+    pub(crate) fn wait_sleep(
+        &self,
+        pir: &AtomicU64,
+        seq: &AtomicU64,
+        seq0: u64,
+        expires: i64,
+    ) -> Result {
+        // SAFETY: Live by the type invariant; the words are valid for the
+        // call and only read.
+        to_result(unsafe {
+            uintr_wait_sleep(
+                self.0.as_ptr(),
+                pir.as_ptr().cast_const(),
+                seq.as_ptr().cast_const(),
+                seq0,
+                expires,
+            )
+        })
     }
 
     /// Wakes the pollers and readers now.  Process context only.
@@ -120,6 +211,21 @@ impl PollQueue {
     /// The C object, for the file operations.
     pub(crate) fn as_ptr(&self) -> *mut c_void {
         self.0.as_ptr()
+    }
+}
+
+/// A collection of a receiver's PIR in progress (see
+/// [`PollQueue::collect_lock`]).
+pub(crate) struct CollectGuard<'a> {
+    queue: &'a PollQueue,
+    flags: core::ffi::c_ulong,
+}
+
+impl Drop for CollectGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Locked by `collect_lock` with these flags, on this CPU
+        // (interrupts are off, so the guard cannot have moved).
+        unsafe { uintr_poll_collect_unlock(self.queue.0.as_ptr(), self.flags) }
     }
 }
 
@@ -157,12 +263,58 @@ pub(crate) fn this_cpu_ndst() -> Ndst {
     cpu_ndst(unsafe { bindings::raw_smp_processor_id() })
 }
 
-/// Sleeps until the word at `pir` is non-zero, a signal is pending
-/// (`EINTR`) or `timeout_ns` passed (`ETIMEDOUT`); a negative timeout means
-/// none.
-pub(crate) fn sleep_until_posted(pir: &AtomicU64, timeout_ns: i64) -> Result {
-    // SAFETY: `pir` is valid for the call; the C side only reads it.
-    to_result(unsafe { uintr_sleep_until_posted(pir.as_ptr().cast_const(), timeout_ns) })
+/// The absolute expiry, in `ktime` nanoseconds, of a wait of `timeout_ns`;
+/// a negative timeout means none.  Saturates instead of overflowing.
+pub(crate) fn wait_deadline(timeout_ns: i64) -> i64 {
+    // SAFETY: Reads the clock.
+    unsafe { uintr_wait_deadline(timeout_ns) }
+}
+
+/// Whether the system call the current thread returns from is being
+/// restarted.  For the exit-to-user hook.
+pub(crate) fn syscall_restarting() -> bool {
+    // SAFETY: Reads the current task's saved registers.
+    unsafe { uintr_syscall_restarting() }
+}
+
+/// Sends `vector` to the CPU that `ndst`, a raw UPID NDST field, names in
+/// the APIC mode the system runs in, as SENDUIPI does.  Any context.
+pub(crate) fn notify(ndst: u32, vector: u8) {
+    // SAFETY: Sends a fixed system vector; an ID that no online CPU has
+    // sends nothing.
+    unsafe { uintr_notify(ndst, vector.into()) }
+}
+
+/// The kernel vector arrived on this CPU: wakes the waiters parked here and
+/// has the polled receivers here collect.  Hard interrupt context.
+pub(crate) fn kernel_vector_this_cpu() {
+    // SAFETY: Called from the kernel-vector hook, with interrupts off.
+    unsafe { uintr_kernel_vector_this_cpu() }
+}
+
+/// The per-CPU lists of parked receivers and their CPU hotplug callbacks,
+/// torn down on drop.
+///
+/// # Invariants
+///
+/// The hotplug states are registered while this value lives.
+pub(crate) struct Cpus(());
+
+impl Cpus {
+    /// Sets up the lists and registers the hotplug callbacks.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: Called once, at module init.
+        to_result(unsafe { uintr_cpus_init() })?;
+        // INVARIANT: Registered above.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Cpus {
+    fn drop(&mut self) {
+        // SAFETY: Registered by the type invariant.
+        unsafe { uintr_cpus_exit() }
+    }
 }
 
 /// Installs a new close-on-exec vector fd owning `vector`.
@@ -176,6 +328,75 @@ pub(crate) fn vector_fd_install(vector: *mut c_void) -> Result<i32> {
     Ok(fd)
 }
 
+/// Attaches a watch of the file behind `source_fd` for `events` that posts
+/// through `owner` (a [`crate::watch::Watch`]) and installs its handle fd.
+/// On success the handle owns `owner`; on failure the caller still does.
+pub(crate) fn watch_install(source_fd: u32, events: u32, owner: *mut c_void) -> Result<i32> {
+    // SAFETY: `owner` is only passed back to the watch callbacks, which the
+    // caller's type implements.
+    let fd = unsafe { uintr_watch_install(source_fd, events, owner) };
+    to_result(fd)?;
+    Ok(fd)
+}
+
+/// Drops a reference on `mm` taken with `mmgrab()`; if it was the last, the
+/// `mm` is freed later from process context.  Any context.
+///
+/// # Safety
+///
+/// The caller owns one `mmgrab()` reference on `mm` and gives it up.
+pub(crate) unsafe fn mmdrop_deferred(mm: *mut kernel::bindings::mm_struct) {
+    // SAFETY: Per the caller.
+    unsafe { uintr_mmdrop_deferred(mm.cast()) }
+}
+
+/// Preemption off until the guard goes: for the few instructions between
+/// setting ON in a UPID and sending its notification, during which no
+/// other post notifies.
+pub(crate) struct NoPreempt(());
+
+impl NoPreempt {
+    pub(crate) fn new() -> Self {
+        // SAFETY: Paired with the enable in `drop`.
+        unsafe { uintr_preempt_disable() };
+        Self(())
+    }
+}
+
+impl Drop for NoPreempt {
+    fn drop(&mut self) {
+        // SAFETY: Disabled in `new`.
+        unsafe { uintr_preempt_enable() };
+    }
+}
+
+/// The tracepoints of `uintr_trace.h`; see [`crate::trace`].
+pub(crate) mod tracepoints {
+    /// `uintr_receiver`.
+    pub(crate) fn receiver(upid: u64, alive: bool) {
+        // SAFETY: Plain values; any context.
+        unsafe { super::uintr_trace_receiver(upid, alive) }
+    }
+
+    /// `uintr_kernel_post`.
+    pub(crate) fn kernel_post(upid: u64, vector: u32, source: u32, how: u32, ndst: u32) {
+        // SAFETY: Plain values; any context.
+        unsafe { super::uintr_trace_kernel_post(upid, vector, source, how, ndst) }
+    }
+
+    /// `uintr_replay`.
+    pub(crate) fn replay(upid: u64, pir: u64) {
+        // SAFETY: Plain values; any context.
+        unsafe { super::uintr_trace_replay(upid, pir) }
+    }
+
+    /// `uintr_collect`.
+    pub(crate) fn collect(upid: u64, vectors: u64, from_registers: bool) {
+        // SAFETY: Plain values; any context.
+        unsafe { super::uintr_trace_collect(upid, vectors, from_registers) }
+    }
+}
+
 /// The private data of `file` if it is a vector fd.
 pub(crate) fn vector_of_file(file: &kernel::fs::LocalFile) -> Option<*mut c_void> {
     // SAFETY: `file` is a valid file for the duration of the call.
@@ -183,15 +404,16 @@ pub(crate) fn vector_of_file(file: &kernel::fs::LocalFile) -> Option<*mut c_void
     (!p.is_null()).then_some(p)
 }
 
-/// Makes the open file `file` of `/dev/uintr` pin the module.
+/// Makes the open file `file` of `/dev/uintr` pin the module; fails with
+/// `ENODEV` when the module is being removed.
 ///
 /// # Safety
 ///
 /// Must be called from the device's `open` callback, which `misc_open()`
 /// runs under `misc_mtx`.
-pub(crate) unsafe fn dev_file_pin(file: &kernel::fs::File) {
+pub(crate) unsafe fn dev_file_pin(file: &kernel::fs::File) -> Result {
     // SAFETY: The caller guarantees the locking the shim relies on.
-    unsafe { uintr_dev_file_pin(file.as_ptr().cast()) }
+    to_result(unsafe { uintr_dev_file_pin(file.as_ptr().cast()) })
 }
 
 /// A reference on the module, held by each task with state attached.

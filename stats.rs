@@ -3,8 +3,9 @@
 //! Counters for maintainers, in debugfs under `uintr/stats/`.
 //!
 //! Live objects (`receivers`, `senders`, `uitt_entries`, `vector_fds`,
-//! `polled`) go up and down; events (`replays`, `waits`, `wakeups`,
-//! `poll_parks`, `collected`) only go up.  Updates
+//! `polled`) go up and down; events (`replays`, `waits`, `wait_moves`,
+//! `poll_parks`, `collected`, `kernel_posts`, `poll_idle_kicks`) only go
+//! up.  Updates
 //! are relaxed atomic additions, cheap enough for the hooks.
 
 use kernel::{
@@ -50,14 +51,24 @@ pub(crate) static VECTOR_FDS: Counter = Counter::new();
 pub(crate) static REPLAYS: Counter = Counter::new();
 /// `UINTR_WAIT` calls that blocked.
 pub(crate) static WAITS: Counter = Counter::new();
-/// Blocked receivers woken by the kernel vector.
-pub(crate) static WAKEUPS: Counter = Counter::new();
-/// Receivers with polled vectors (each holds a slot in a CPU's table).
+/// `UINTR_WAIT` calls that parked again because their CPU went offline.
+pub(crate) static WAIT_MOVES: Counter = Counter::new();
+/// Posts the kernel made itself that sent a notification (counts given
+/// back to the handler).
+pub(crate) static KERNEL_POSTS: Counter = Counter::new();
+/// Kernel-vector interrupts that found nothing to collect for a parked
+/// polled receiver (posts to its vectors that are not polled).
+pub(crate) static POLL_IDLE_KICKS: Counter = Counter::new();
+/// Receivers with polled vectors (each is in a CPU's list).
 pub(crate) static POLLED: Counter = Counter::new();
 /// Switch-outs that pointed a polled receiver's UPID at the kernel vector.
 pub(crate) static POLL_PARKS: Counter = Counter::new();
 /// Posts counted on vector fds instead of reaching the handler.
 pub(crate) static COLLECTED: Counter = Counter::new();
+/// Open `UINTR_WATCH_FD` handles.
+pub(crate) static WATCHES: Counter = Counter::new();
+/// Posts made by watched files' wake-ups.
+pub(crate) static WATCH_POSTS: Counter = Counter::new();
 
 /// Creates `uintr/stats/` with one read-only file per counter.
 pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
@@ -70,10 +81,14 @@ pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
             d.read_only_file(c"vector_fds", &VECTOR_FDS.0);
             d.read_only_file(c"replays", &REPLAYS.0);
             d.read_only_file(c"waits", &WAITS.0);
-            d.read_only_file(c"wakeups", &WAKEUPS.0);
+            d.read_only_file(c"wait_moves", &WAIT_MOVES.0);
+            d.read_only_file(c"kernel_posts", &KERNEL_POSTS.0);
+            d.read_only_file(c"poll_idle_kicks", &POLL_IDLE_KICKS.0);
             d.read_only_file(c"polled", &POLLED.0);
             d.read_only_file(c"poll_parks", &POLL_PARKS.0);
             d.read_only_file(c"collected", &COLLECTED.0);
+            d.read_only_file(c"watches", &WATCHES.0);
+            d.read_only_file(c"watch_posts", &WATCH_POSTS.0);
         }),
         GFP_KERNEL,
     )

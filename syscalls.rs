@@ -35,6 +35,7 @@ mod handler;
 mod sender;
 mod vector;
 mod wait;
+mod watch;
 
 use abi::Command;
 
@@ -74,7 +75,7 @@ impl MiscDevice for UintrDevice {
     fn open(file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
         let dev = KBox::new(UintrDevice, GFP_KERNEL)?;
         // SAFETY: This is the device's open callback.
-        unsafe { crate::shim::dev_file_pin(file) };
+        unsafe { crate::shim::dev_file_pin(file) }?;
         Ok(dev)
     }
 
@@ -83,6 +84,9 @@ impl MiscDevice for UintrDevice {
         if !hw_available() {
             return Err(eopnotsupp());
         }
+        // Before anything can fail: a stopped wait's restart is this call
+        // or no call.
+        let restart = crate::task::current_receiver().and_then(|r| r.take_restart(arg));
         match cmd {
             Command::RegisterHandler => handler::register(read_arg(arg)?),
             Command::UnregisterHandler => handler::unregister(arg),
@@ -90,7 +94,8 @@ impl MiscDevice for UintrDevice {
             Command::RegisterSender => sender::register(read_arg(arg)?),
             Command::UnregisterSender => sender::unregister(arg),
             Command::RegisterSelf => sender::register_self(read_arg(arg)?),
-            Command::Wait => wait::wait(read_arg(arg)?),
+            Command::Wait => wait::wait(read_arg(arg)?, restart, arg),
+            Command::WatchFd => watch::watch(read_arg(arg)?),
         }
     }
 }

@@ -26,9 +26,11 @@ mod shim;
 mod stats;
 mod syscalls;
 mod task;
+mod trace;
 mod uitt;
 mod vector_fd;
 mod wait;
+mod watch;
 
 module! {
     type: UintrModule,
@@ -46,6 +48,9 @@ struct UintrModule {
     /// after the device is gone; no task can still be using them because
     /// every task with state attached pins the module.
     _hooks: Option<fpu_hooks::Registration>,
+    /// The per-CPU lists of parked receivers and their CPU hotplug
+    /// callbacks; made before the hooks and dropped after them.
+    _cpus: shim::Cpus,
     /// `uintr/stats/` in debugfs.
     _stats: Pin<KBox<kernel::debugfs::Scope<()>>>,
     /// Deferred frees; dropped last, which drains them.
@@ -58,6 +63,7 @@ impl kernel::InPlaceModule for UintrModule {
         unsafe { uitt::UITTS.init() };
         try_pin_init!(Self {
             _deferred: shim::Deferred::new()?,
+            _cpus: shim::Cpus::new()?,
             _hooks: register_hooks()?,
             _stats: stats::debugfs()?,
             _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions { name: c"uintr" }),

@@ -9,27 +9,58 @@
  * (shim.rs); the callbacks into Rust are declared below.
  */
 #include <linux/anon_inodes.h>
+#include <linux/cpuhotplug.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/irq_work.h>
+#include <linux/ktime.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/net.h>
+#include <linux/percpu.h>
 #include <linux/poll.h>
+#include <linux/ptrace.h>
+#include <linux/sched/task_stack.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
+#include <net/sock.h>
 #include <asm/apic.h>
 
 #include "uintr_shim.h"
 
+#define CREATE_TRACE_POINTS
+#include "uintr_trace.h"
+
+/* The tracepoints, for the Rust side. */
+void uintr_trace_receiver(u64 upid, bool alive)
+{
+	trace_uintr_receiver(upid, alive);
+}
+
+void uintr_trace_kernel_post(u64 upid, u32 vector, u32 source, u32 how, u32 ndst)
+{
+	trace_uintr_kernel_post(upid, vector, source, how, ndst);
+}
+
+void uintr_trace_replay(u64 upid, u64 pir)
+{
+	trace_uintr_replay(upid, pir);
+}
+
+void uintr_trace_collect(u64 upid, u64 vectors, bool from_registers)
+{
+	trace_uintr_collect(upid, vectors, from_registers);
+}
+
 /*
  * Deferred work: receivers can be dropped where nothing may sleep (the exit
  * hook runs under rcu_read_lock()), but a wait queue with an irq_work is
- * only freed after irq_work_sync(), and a receiver in a slot of the module's
- * per-CPU tables must outlive an RCU grace period after it left the slot.
- * Both go through this workqueue, which module exit drains.
+ * only freed after irq_work_sync().  That goes through this workqueue,
+ * which module exit drains.
  */
 static struct workqueue_struct *uintr_wq;
 
@@ -40,8 +71,8 @@ int uintr_deferred_init(void)
 }
 
 /*
- * Called last on module exit.  A queued put can end in a queued free, each
- * behind a grace period: two rounds drain everything that runs module code.
+ * Called last on module exit: waits for the queued frees, each behind a
+ * grace period.  The kfree_rcu() they end with runs no module code.
  */
 void uintr_deferred_exit(void)
 {
@@ -52,34 +83,106 @@ void uintr_deferred_exit(void)
 }
 
 /*
- * A receiver's wait queue, shared by all its vector fds, and the irq_work
- * that wakes it: the Rust side collects posts in contexts that cannot take
- * the wait-queue lock safely (the scheduler's switch path, XSAVES in any
- * context); those wake-ups go through the irq_work.
+ * The C half of a receiver: the wait queue its vector fds share, the
+ * irq_work that wakes it from contexts that cannot take the wait-queue lock
+ * (the scheduler's switch path, XSAVES in any context, the kernel-vector
+ * handler), and its links into the per-CPU lists below.
  */
 struct uintr_poll {
 	wait_queue_head_t wq;
+	/*
+	 * Orders collections of the receiver's PIR into its counts with its
+	 * death: a post made after the receiver died is never counted.
+	 */
+	raw_spinlock_t collect_lock;
 	struct irq_work wake;
-	void *owner;			/* the reference put_work drops */
-	struct rcu_work put_work;
 	struct rcu_work free_work;
 	struct rcu_head rcu;
+	/* The receiver (Rust), for the kernel-vector handler. */
+	void *owner;
+	/* Word 0 of the receiver's UPID: the handler acts only where ON is set. */
+	const u64 *upid;
+	/* In the polled list of CPU @poll_cpu, or -1 (see uintr_poll_claim()). */
+	struct list_head poll_node;
+	int poll_cpu;
+	/* In the waiter list of CPU @wait_cpu while its thread is in UINTR_WAIT. */
+	struct list_head wait_node;
+	struct task_struct *wait_task;
+	int wait_cpu;
 };
+
+/*
+ * Per CPU: the receivers whose UPID may name this CPU with the kernel
+ * vector, so that its handler knows whom a notification is for.  A receiver
+ * blocked in UINTR_WAIT is in @waiters while it sleeps; one with polled
+ * vectors is in @polled until it dies.  The lists have no fixed size: each
+ * entry lives in its receiver's struct uintr_poll, allocated with
+ * __GFP_ACCOUNT and charged to whoever made the receiver.
+ *
+ * Lock order: @wait_lock is taken before a runqueue lock (the handler wakes
+ * waiters); @poll_lock after one (the switch-out hook parks a receiver
+ * under its runqueue lock).  Neither is taken under the other.
+ */
+struct uintr_cpu {
+	raw_spinlock_t wait_lock;
+	struct list_head waiters;
+	raw_spinlock_t poll_lock;
+	struct list_head polled;
+};
+
+static DEFINE_PER_CPU(struct uintr_cpu, uintr_cpus);
+static enum cpuhp_state uintr_dead_state, uintr_online_state;
+
+/*
+ * The task waking the pollers of a receiver's fds on this CPU, if any.  A
+ * watch (UINTR_WATCH_FD) ignores the wake-ups that run inside it: they are
+ * the consequence of a post, through an epoll fd that holds a vector fd,
+ * and a post must not cause another, or one write could make posts feed
+ * themselves for ever, in interrupt context.  Such wake-ups run in the same
+ * task, on this CPU, under the queue's lock; an unrelated wake-up that runs
+ * meanwhile on this CPU runs in another task (PREEMPT_RT: the lock only
+ * pins the task to the CPU) or not at all (interrupts are off).  Each task
+ * takes a slot of its own and clears only that one, so wake-ups that
+ * preempt each other on PREEMPT_RT may end in any order.  With every slot
+ * taken (that many tasks preempted inside a wake-up on one CPU), the
+ * wake-up runs unmarked.
+ */
+#define UINTR_WAKERS 8
+static DEFINE_PER_CPU(struct task_struct *[UINTR_WAKERS], uintr_wakers);
+
+static bool uintr_waking_here(void)
+{
+	struct task_struct *const *w = this_cpu_ptr(uintr_wakers);
+	int i;
+
+	for (i = 0; i < UINTR_WAKERS; i++)
+		if (READ_ONCE(w[i]) == current)
+			return true;
+	return false;
+}
+
+static void uintr_poll_wake_all(struct uintr_poll *p)
+{
+	struct task_struct **slot = NULL, **w;
+	unsigned long flags;
+	int i;
+
+	spin_lock_irqsave(&p->wq.lock, flags);
+	w = this_cpu_ptr(uintr_wakers);
+	for (i = 0; i < UINTR_WAKERS && !slot; i++)
+		if (!cmpxchg(&w[i], NULL, current))
+			slot = &w[i];
+	wake_up_all_locked(&p->wq);
+	if (slot)
+		WRITE_ONCE(*slot, NULL);
+	spin_unlock_irqrestore(&p->wq.lock, flags);
+}
 
 static void uintr_poll_wake_fn(struct irq_work *work)
 {
 	struct uintr_poll *p = container_of(work, struct uintr_poll, wake);
 
-	wake_up_all(&p->wq);
-}
-
-static void uintr_poll_put_fn(struct work_struct *work)
-{
-	struct uintr_poll *p = container_of(to_rcu_work(work), struct uintr_poll,
-					    put_work);
-
-	/* May drop the last reference, which frees @p through free_work. */
-	uintr_rust_receiver_put(p->owner);
+	uintr_poll_wake_all(p);
 }
 
 static void uintr_poll_free_fn(struct work_struct *work)
@@ -95,15 +198,33 @@ static void uintr_poll_free_fn(struct work_struct *work)
 
 struct uintr_poll *uintr_poll_new(void)
 {
-	struct uintr_poll *p = kzalloc(sizeof(*p), GFP_KERNEL);
+	struct uintr_poll *p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
 
 	if (!p)
 		return NULL;
 	init_waitqueue_head(&p->wq);
+	raw_spin_lock_init(&p->collect_lock);
 	init_irq_work(&p->wake, uintr_poll_wake_fn);
-	INIT_RCU_WORK(&p->put_work, uintr_poll_put_fn);
 	INIT_RCU_WORK(&p->free_work, uintr_poll_free_fn);
+	INIT_LIST_HEAD(&p->poll_node);
+	p->poll_cpu = -1;
+	INIT_LIST_HEAD(&p->wait_node);
+	p->wait_cpu = -1;
 	return p;
+}
+
+/* Lock out other collections of @p's receiver's PIR.  Any context. */
+unsigned long uintr_poll_collect_lock(struct uintr_poll *p)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&p->collect_lock, flags);
+	return flags;
+}
+
+void uintr_poll_collect_unlock(struct uintr_poll *p, unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(&p->collect_lock, flags);
 }
 
 /* Wake everybody polling or reading @p's fds soon.  Any context. */
@@ -115,23 +236,273 @@ void uintr_poll_wake(struct uintr_poll *p)
 /* Wake them now.  Process context only. */
 void uintr_poll_wake_now(struct uintr_poll *p)
 {
-	wake_up_all(&p->wq);
-}
-
-/*
- * Hand @owner, a receiver reference, to uintr_rust_receiver_put() after an
- * RCU grace period.  Any context; at most once per @p.
- */
-void uintr_poll_put_later(struct uintr_poll *p, void *owner)
-{
-	p->owner = owner;
-	queue_rcu_work(uintr_wq, &p->put_work);
+	uintr_poll_wake_all(p);
 }
 
 /* Free @p once its irq_work is idle.  Any context; once. */
 void uintr_poll_free(struct uintr_poll *p)
 {
 	queue_rcu_work(uintr_wq, &p->free_work);
+}
+
+/* Lock the polled list @p is in; returns its CPU, or -1 if in none. */
+static int uintr_poll_lock(struct uintr_poll *p, unsigned long *flags)
+{
+	int cpu;
+
+	for (;;) {
+		cpu = READ_ONCE(p->poll_cpu);
+		if (cpu < 0)
+			return -1;
+		raw_spin_lock_irqsave(&per_cpu(uintr_cpus, cpu).poll_lock, *flags);
+		if (p->poll_cpu == cpu)
+			return cpu;
+		raw_spin_unlock_irqrestore(&per_cpu(uintr_cpus, cpu).poll_lock, *flags);
+	}
+}
+
+static void uintr_poll_unlock(int cpu, unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(&per_cpu(uintr_cpus, cpu).poll_lock, flags);
+}
+
+/* Put @p into the polled list of @cpu.  @p is in none. */
+static void uintr_poll_add(struct uintr_poll *p, int cpu)
+{
+	struct uintr_cpu *c = per_cpu_ptr(&uintr_cpus, cpu);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&c->poll_lock, flags);
+	list_add_tail(&p->poll_node, &c->polled);
+	WRITE_ONCE(p->poll_cpu, cpu);
+	raw_spin_unlock_irqrestore(&c->poll_lock, flags);
+}
+
+/*
+ * Put @p, the C half of the receiver @owner whose UPID word 0 is at @upid,
+ * into this CPU's polled list, once; true if it was in none.  The list holds no reference: the receiver leaves it in
+ * uintr_poll_release() when it dies, before it can be freed.
+ */
+bool uintr_poll_claim(struct uintr_poll *p, void *owner, const u64 *upid)
+{
+	unsigned long flags;
+	int cpu;
+
+	cpu = uintr_poll_lock(p, &flags);
+	if (cpu >= 0) {
+		uintr_poll_unlock(cpu, flags);
+		return false;
+	}
+	p->owner = owner;
+	p->upid = upid;
+	cpu = get_cpu();
+	uintr_poll_add(p, cpu);
+	put_cpu();
+	return true;
+}
+
+/* Take @p out of its polled list; false if it was in none.  Any context. */
+bool uintr_poll_release(struct uintr_poll *p)
+{
+	unsigned long flags;
+	int cpu = uintr_poll_lock(p, &flags);
+
+	if (cpu < 0)
+		return false;
+	list_del_init(&p->poll_node);
+	WRITE_ONCE(p->poll_cpu, -1);
+	uintr_poll_unlock(cpu, flags);
+	return true;
+}
+
+/*
+ * Call @fn(@owner, cpu) with @p's polled list locked, cpu being the CPU
+ * whose list holds @p; returns false without calling it when @p is in no
+ * list.  For the switch-out hook, which points the UPID at that CPU: the
+ * lock keeps a CPU going offline from moving @p meanwhile.
+ */
+bool uintr_poll_locked(struct uintr_poll *p, void (*fn)(void *owner, u32 cpu))
+{
+	unsigned long flags;
+	int cpu = uintr_poll_lock(p, &flags);
+
+	if (cpu < 0)
+		return false;
+	fn(p->owner, cpu);
+	uintr_poll_unlock(cpu, flags);
+	return true;
+}
+
+/*
+ * UINTR_WAIT: put @p, whose UPID word 0 is at @upid, into a waiter list and
+ * return that list's CPU, which the caller names in the UPID with the
+ * kernel vector.
+ */
+u32 uintr_wait_park(struct uintr_poll *p, const u64 *upid)
+{
+	struct uintr_cpu *c;
+	unsigned long flags;
+	int cpu = get_cpu();
+
+	c = per_cpu_ptr(&uintr_cpus, cpu);
+	p->wait_task = current;
+	p->upid = upid;
+	raw_spin_lock_irqsave(&c->wait_lock, flags);
+	list_add_tail(&p->wait_node, &c->waiters);
+	WRITE_ONCE(p->wait_cpu, cpu);
+	raw_spin_unlock_irqrestore(&c->wait_lock, flags);
+	put_cpu();
+	return cpu;
+}
+
+/* Take @p out of its waiter list, if a CPU going offline did not. */
+void uintr_wait_unpark(struct uintr_poll *p)
+{
+	unsigned long flags;
+	int cpu;
+
+	for (;;) {
+		cpu = READ_ONCE(p->wait_cpu);
+		if (cpu < 0)
+			return;
+		raw_spin_lock_irqsave(&per_cpu(uintr_cpus, cpu).wait_lock, flags);
+		if (p->wait_cpu == cpu) {
+			list_del_init(&p->wait_node);
+			WRITE_ONCE(p->wait_cpu, -1);
+		}
+		raw_spin_unlock_irqrestore(&per_cpu(uintr_cpus, cpu).wait_lock, flags);
+	}
+}
+
+/* ON, bit 0 of UPID word 0: a post notified and nobody has acted on it. */
+static bool uintr_upid_on(struct uintr_poll *p)
+{
+	return READ_ONCE(*p->upid) & 1;
+}
+
+/*
+ * The kernel vector arrived on this CPU: wake the waiters parked here and
+ * let the polled receivers here collect, those whose UPID has ON set: a
+ * post that notified set it, and parking cleared it.  Hard interrupt
+ * context; the walk is as long as the lists (see Documentation/design.md,
+ * "Limits"), and only the receivers a post was for get more than a look.
+ */
+void uintr_kernel_vector_this_cpu(void)
+{
+	struct uintr_cpu *c = this_cpu_ptr(&uintr_cpus);
+	struct uintr_poll *p;
+	u32 woken = 0, kicked = 0;
+
+	raw_spin_lock(&c->wait_lock);
+	list_for_each_entry(p, &c->waiters, wait_node)
+		if (uintr_upid_on(p) && wake_up_process(p->wait_task))
+			woken++;
+	raw_spin_unlock(&c->wait_lock);
+
+	raw_spin_lock(&c->poll_lock);
+	list_for_each_entry(p, &c->polled, poll_node)
+		if (uintr_upid_on(p) && uintr_rust_poll_kick(p->owner))
+			kicked++;
+	raw_spin_unlock(&c->poll_lock);
+	trace_uintr_kernel_vector(woken, kicked);
+}
+
+/*
+ * @cpu is dead: nothing will take the kernel vector there any more.  Its
+ * waiters are woken to park again elsewhere (uintr_wait_sleep() returns
+ * -EAGAIN to them), and its polled receivers move to this CPU's list, where
+ * the Rust side points a parked UPID at this CPU and collects what a
+ * notification to the dead CPU left in PIR.
+ */
+static int uintr_cpu_dead(unsigned int cpu)
+{
+	struct uintr_cpu *c = per_cpu_ptr(&uintr_cpus, cpu);
+	struct uintr_poll *p, *n;
+	unsigned long flags;
+	LIST_HEAD(moving);
+	int to;
+
+	raw_spin_lock_irqsave(&c->wait_lock, flags);
+	list_for_each_entry_safe(p, n, &c->waiters, wait_node) {
+		list_del_init(&p->wait_node);
+		/*
+		 * -1 first, or the waiter could check it before the store and
+		 * sleep again.  Once it sees -1 it may return and exit, but its
+		 * task_struct is freed after an RCU grace period, which this
+		 * section, with interrupts off, holds off.
+		 */
+		WRITE_ONCE(p->wait_cpu, -1);
+		wake_up_process(p->wait_task);
+	}
+	raw_spin_unlock_irqrestore(&c->wait_lock, flags);
+
+	/*
+	 * One at a time, holding both lists' locks, so that whoever waits for
+	 * the old list's lock sees the new poll_cpu and follows it.
+	 */
+	to = get_cpu();
+	for (;;) {
+		raw_spin_lock_irqsave(&c->poll_lock, flags);
+		p = list_first_entry_or_null(&c->polled, struct uintr_poll, poll_node);
+		if (!p) {
+			raw_spin_unlock_irqrestore(&c->poll_lock, flags);
+			break;
+		}
+		list_del(&p->poll_node);
+		raw_spin_lock_nested(&per_cpu(uintr_cpus, to).poll_lock,
+				     SINGLE_DEPTH_NESTING);
+		list_add_tail(&p->poll_node, &per_cpu(uintr_cpus, to).polled);
+		WRITE_ONCE(p->poll_cpu, to);
+		uintr_rust_poll_moved(p->owner, to);
+		raw_spin_unlock(&per_cpu(uintr_cpus, to).poll_lock);
+		raw_spin_unlock_irqrestore(&c->poll_lock, flags);
+	}
+	put_cpu();
+	return 0;
+}
+
+/* @cpu came online: the module's record of its UINTR MSRs starts anew. */
+static int uintr_cpu_up(unsigned int cpu)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	uintr_rust_cpu_online();
+	local_irq_restore(flags);
+	return 0;
+}
+
+int uintr_cpus_init(void)
+{
+	int cpu, ret;
+
+	for_each_possible_cpu(cpu) {
+		struct uintr_cpu *c = per_cpu_ptr(&uintr_cpus, cpu);
+
+		raw_spin_lock_init(&c->wait_lock);
+		INIT_LIST_HEAD(&c->waiters);
+		raw_spin_lock_init(&c->poll_lock);
+		INIT_LIST_HEAD(&c->polled);
+	}
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "x86/uintr:dead",
+					NULL, uintr_cpu_dead);
+	if (ret < 0)
+		return ret;
+	uintr_dead_state = ret;
+	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "x86/uintr:online",
+					uintr_cpu_up, NULL);
+	if (ret < 0) {
+		cpuhp_remove_state_nocalls(uintr_dead_state);
+		return ret;
+	}
+	uintr_online_state = ret;
+	return 0;
+}
+
+void uintr_cpus_exit(void)
+{
+	cpuhp_remove_state_nocalls(uintr_online_state);
+	cpuhp_remove_state_nocalls(uintr_dead_state);
 }
 
 static int uintr_vector_fop_release(struct inode *inode, struct file *file)
@@ -211,22 +582,270 @@ void *uintr_vector_of_file(struct file *file)
 	return file->private_data;
 }
 
+/*
+ * Watches (UINTR_WATCH_FD): a wait-queue entry on each wait queue the
+ * source's ->poll() names, as epoll and KVM's irqfd hang theirs.  Two
+ * queues cover the files that wait on separate queues for reading and
+ * writing (pipes, ttys); a file with more is refused.
+ *
+ * An entry leaves its queue when the handle is released, or earlier from
+ * its own wake function, under the queue's lock, on EPOLLHUP, on the end of
+ * the receiver and on POLLFREE (signalfd's queue going away).  Its whead is
+ * then NULL: the release skips it, with the same handshake as epoll's
+ * ep_remove_wait_queue().  The watch holds the source file, so every queue
+ * it is on lives as long as the watch; POLLFREE queues are freed after a
+ * grace period.
+ */
+#define UINTR_WATCH_QUEUES 2
+
+struct uintr_watch_entry {
+	wait_queue_entry_t wait;
+	wait_queue_head_t *whead;
+	struct uintr_watch *watch;
+};
+
+struct uintr_watch {
+	poll_table pt;
+	struct file *source;
+	__poll_t events;
+	bool armed;		/* the handle exists: wake-ups post */
+	bool ended;		/* EPOLLHUP seen or the receiver gone */
+	int nqueues;
+	bool too_many;
+	struct uintr_watch_entry q[UINTR_WATCH_QUEUES];
+	void *owner;		/* the Rust watch */
+};
+
+/* Leave the queue, from the entry's wake function (its lock held). */
+static void uintr_watch_unhook(struct uintr_watch_entry *e)
+{
+	list_del_init(&e->wait.entry);
+	/* The last access to @e: the release may free it from here on. */
+	smp_store_release(&e->whead, NULL);
+}
+
+static int uintr_watch_wake(wait_queue_entry_t *wait, unsigned int mode,
+			    int sync, void *key)
+{
+	struct uintr_watch_entry *e = container_of(wait, struct uintr_watch_entry,
+						   wait);
+	struct uintr_watch *w = e->watch;
+	__poll_t mask = key_to_poll(key);
+
+	if (mask & POLLFREE) {
+		uintr_watch_unhook(e);
+		return 0;
+	}
+	/* A wake-up without a key may carry anything. */
+	if (mask && !(mask & (w->events | EPOLLERR | EPOLLHUP)))
+		return 0;
+	if (READ_ONCE(w->ended)) {
+		uintr_watch_unhook(e);
+		return 0;
+	}
+	if (!smp_load_acquire(&w->armed) || uintr_waking_here())
+		return 0;
+	if (!uintr_rust_watch_fire(w->owner) || (mask & EPOLLHUP)) {
+		WRITE_ONCE(w->ended, true);
+		uintr_watch_unhook(e);
+	}
+	return 0;
+}
+
+static void uintr_watch_queue(struct file *file, wait_queue_head_t *whead,
+			      poll_table *pt)
+{
+	struct uintr_watch *w = container_of(pt, struct uintr_watch, pt);
+	struct uintr_watch_entry *e;
+
+	if (w->nqueues == UINTR_WATCH_QUEUES) {
+		w->too_many = true;
+		return;
+	}
+	e = &w->q[w->nqueues++];
+	e->watch = w;
+	init_waitqueue_func_entry(&e->wait, uintr_watch_wake);
+	e->whead = whead;
+	add_wait_queue(whead, &e->wait);
+}
+
+/*
+ * Take every entry off its queue; after this no wake function runs.  Once
+ * or more: an entry taken off is marked so.
+ */
+static void uintr_watch_detach(struct uintr_watch *w)
+{
+	wait_queue_head_t *whead;
+	int i;
+
+	rcu_read_lock();
+	for (i = 0; i < w->nqueues; i++) {
+		whead = smp_load_acquire(&w->q[i].whead);
+		if (whead) {
+			remove_wait_queue(whead, &w->q[i].wait);
+			WRITE_ONCE(w->q[i].whead, NULL);
+		}
+	}
+	rcu_read_unlock();
+}
+
+static void uintr_watch_free(struct uintr_watch *w)
+{
+	uintr_watch_detach(w);
+	fput(w->source);
+	kfree(w);
+}
+
+static int uintr_watch_fop_release(struct inode *inode, struct file *file)
+{
+	struct uintr_watch *w = file->private_data;
+	void *owner = w->owner;
+
+	uintr_watch_free(w);
+	uintr_rust_watch_release(owner);
+	return 0;
+}
+
+static const struct file_operations uintr_watch_fops = {
+	.owner		= THIS_MODULE,
+	.release	= uintr_watch_fop_release,
+	.llseek		= noop_llseek,
+};
+
+/*
+ * Files a watch refuses:
+ * - those ->poll() cannot wait on;
+ * - vector fds: their wake-ups are the consequence of posts;
+ * - files that can hold other files, and so the watch's own handle, which
+ *   holds its source: both would stay alive for ever.  AF_UNIX sockets
+ *   carry files in SCM_RIGHTS messages, and an io_uring holds its
+ *   registered files;
+ * - perf event fds: one counting the module's own tracepoints would wake
+ *   for each post and post again.
+ * io_uring and perf event files are known by the names of their anonymous
+ * inodes, as their file_operations are not exported.
+ */
+static bool uintr_watch_refused(struct file *file)
+{
+	struct socket *sock = sock_from_file(file);
+	const unsigned char *name;
+
+	if (!file_can_poll(file) || uintr_vector_of_file(file))
+		return true;
+	if (sock && sock->sk && sock->sk->sk_family == AF_UNIX)
+		return true;
+	name = file_dentry(file)->d_name.name;
+	return !strcmp(name, "[io_uring]") || !strcmp(name, "[perf_event]");
+}
+
+/*
+ * Attach a watch of @source_fd for @events, posting through @owner, and
+ * install its close-on-exec handle fd.  On success the handle owns @owner
+ * (released through uintr_rust_watch_release); on failure the caller
+ * still does.
+ */
+int uintr_watch_install(unsigned int source_fd, u32 events, void *owner)
+{
+	struct uintr_watch *w;
+	struct file *handle;
+	__poll_t ready;
+	int fd, ret;
+
+	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+	if (!w)
+		return -ENOMEM;
+	w->source = fget(source_fd);
+	if (!w->source) {
+		kfree(w);
+		return -EBADF;
+	}
+	w->events = (__force __poll_t)events;
+	w->owner = owner;
+	init_poll_funcptr(&w->pt, uintr_watch_queue);
+	ret = -EINVAL;
+	if (uintr_watch_refused(w->source))
+		goto free;
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto free;
+	}
+	/* Hooked, but posting nothing until the handle exists. */
+	vfs_poll(w->source, &w->pt);
+	if (!w->nqueues || w->too_many)
+		goto put_fd;
+	handle = anon_inode_getfile("[uintr-watch]", &uintr_watch_fops, w,
+				    O_RDWR | O_CLOEXEC);
+	if (IS_ERR(handle)) {
+		ret = PTR_ERR(handle);
+		goto put_fd;
+	}
+	smp_store_release(&w->armed, true);
+	/*
+	 * A source that is ready now posts once.  A wake-up since the arming
+	 * may post too: at least one post follows any readiness.
+	 */
+	ready = vfs_poll(w->source, NULL);
+	if (ready & (w->events | EPOLLERR | EPOLLHUP)) {
+		if (!uintr_rust_watch_fire(owner) || (ready & EPOLLHUP)) {
+			WRITE_ONCE(w->ended, true);
+			uintr_watch_detach(w);
+		}
+	}
+	fd_install(fd, handle);
+	return fd;
+
+put_fd:
+	put_unused_fd(fd);
+free:
+	uintr_watch_free(w);
+	return ret;
+}
+
+/*
+ * Drop a reference on @mm taken with mmgrab(), from any context: if it is
+ * the last, __mmdrop() runs from the module's workqueue, as mmdrop_async()
+ * does, because the UITT map drops its reference from the exec and exit
+ * hooks, inside an RCU read-side section, and __mmdrop() may sleep.  The
+ * work item is the mm's own async_put_work: nobody else uses it once the
+ * count is zero.  Module exit drains the workqueue.
+ */
+static void uintr_mmdrop_fn(struct work_struct *work)
+{
+	__mmdrop(container_of(work, struct mm_struct, async_put_work));
+}
+
+void uintr_mmdrop_deferred(struct mm_struct *mm)
+{
+	if (unlikely(atomic_dec_and_test(&mm->mm_count))) {
+		INIT_WORK(&mm->async_put_work, uintr_mmdrop_fn);
+		queue_work(uintr_wq, &mm->async_put_work);
+	}
+}
+
 static struct file_operations uintr_dev_fops;
 
 /*
- * Make an open /dev/uintr pin the module.  Called from the device's ->open(),
- * which misc_open() runs under misc_mtx: that serializes opens with each
- * other and with misc_deregister(), so the copy below is made once and the
- * module cannot go away before the reference is taken.
+ * Make an open /dev/uintr pin the module, or fail with -ENODEV when it is
+ * being removed.  Called from the device's ->open(), which misc_open() runs
+ * under misc_mtx: that serializes opens with each other, so the copy below
+ * is made once.
  */
-void uintr_dev_file_pin(struct file *file)
+int uintr_dev_file_pin(struct file *file)
 {
+	/*
+	 * delete_module() may have dropped the last reference already and be
+	 * waiting for misc_mtx in misc_deregister(): then the module is
+	 * going, and this open must fail rather than pin nothing.
+	 */
+	if (!try_module_get(THIS_MODULE))
+		return -ENODEV;
 	if (!uintr_dev_fops.open) {
 		uintr_dev_fops = *file->f_op;
 		uintr_dev_fops.owner = THIS_MODULE;
 	}
-	__module_get(THIS_MODULE);
 	replace_fops(file, &uintr_dev_fops);
+	return 0;
 }
 
 /* Tasks with user-interrupt state attached pin the module. */
@@ -251,45 +870,95 @@ bool uintr_x2apic_mode(void)
 	return x2apic_mode;
 }
 
-bool uintr_cpu_online(unsigned int cpu)
-{
-	return cpu < nr_cpu_ids && cpu_online(cpu);
-}
-
 u64 uintr_task_size_max(void)
 {
 	return TASK_SIZE_MAX;
 }
 
-/*
- * Sleep until *@pir is non-zero, a signal is pending, or @timeout_ns (if not
- * negative) has passed.  The waker sets *@pir before it wakes the task, and
- * the check follows set_current_state(), so no wake-up is lost.
- */
-int uintr_sleep_until_posted(const u64 *pir, s64 timeout_ns)
+void uintr_preempt_disable(void)
 {
-	ktime_t expires, *exp = NULL;
-	bool expired = false;
+	preempt_disable();
+}
+
+void uintr_preempt_enable(void)
+{
+	preempt_enable();
+}
+
+/*
+ * Whether the system call that current returns from is being restarted:
+ * the signal code rewound it (-ERESTARTNOHAND with no handler to run) and
+ * put the call number back.  For the exit-to-user hook, which runs after it.
+ */
+bool uintr_syscall_restarting(void)
+{
+	struct pt_regs *regs = current_pt_regs();
+
+	return (long)regs->orig_ax >= 0 && regs->ax == regs->orig_ax;
+}
+
+/* The absolute expiry of a wait of @timeout_ns (< 0: none), saturated. */
+s64 uintr_wait_deadline(s64 timeout_ns)
+{
+	if (timeout_ns < 0)
+		return KTIME_MAX;
+	return ktime_add_safe(ktime_get(), ns_to_ktime(timeout_ns));
+}
+
+/*
+ * Sleep in UINTR_WAIT, parked with uintr_wait_park(), until *@pir is not 0
+ * or *@seq is not @seq0 (something was posted), a signal is pending
+ * (-ERESTARTNOHAND: a stop restarts the wait, a handler makes it fail with
+ * EINTR; the freezer freezes the sleep in place), @expires (KTIME_MAX:
+ * never) has passed (-ETIMEDOUT), or a CPU going offline took @p off its
+ * list (-EAGAIN: park again).  Wakers change *@pir or *@seq before they wake the
+ * task or @p's wait queue, and the checks follow prepare_to_wait(), so no
+ * wake-up is lost.
+ */
+int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, const u64 *seq,
+		     u64 seq0, s64 expires)
+{
+	ktime_t exp = expires;
+	DEFINE_WAIT(wait);
 	int ret = 0;
 
-	if (timeout_ns >= 0) {
-		expires = ktime_add_ns(ktime_get(), timeout_ns);
-		exp = &expires;
-	}
 	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (READ_ONCE(*pir))
+		prepare_to_wait(&p->wq, &wait, TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+		if (READ_ONCE(*pir) || READ_ONCE(*seq) != seq0)
 			break;
-		if (signal_pending(current)) {
-			ret = -EINTR;
+		if (READ_ONCE(p->wait_cpu) < 0) {
+			ret = -EAGAIN;
 			break;
 		}
-		if (expired) {
+		if (signal_pending(current)) {
+			ret = -ERESTARTNOHAND;
+			break;
+		}
+		if (expires != KTIME_MAX && ktime_compare(ktime_get(), exp) >= 0) {
 			ret = -ETIMEDOUT;
 			break;
 		}
-		expired = !schedule_hrtimeout(exp, HRTIMER_MODE_ABS);
+		schedule_hrtimeout(expires == KTIME_MAX ? NULL : &exp,
+				   HRTIMER_MODE_ABS);
 	}
-	__set_current_state(TASK_RUNNING);
+	finish_wait(&p->wq, &wait);
 	return ret;
+}
+
+/*
+ * Send @vector to the CPU that @ndst, a UPID's NDST field, names, as
+ * SENDUIPI does.  Any context.  A CPU that is not online gets nothing: its
+ * parked receivers move to another CPU when it goes.
+ */
+void uintr_notify(u32 ndst, u32 vector)
+{
+	u32 apicid = x2apic_mode ? ndst : (ndst >> 8) & 0xff;
+	int cpu;
+
+	for_each_online_cpu(cpu) {
+		if (per_cpu(x86_cpu_to_apicid, cpu) == apicid) {
+			__apic_send_IPI_mask(cpumask_of(cpu), vector);
+			return;
+		}
+	}
 }

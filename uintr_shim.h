@@ -13,29 +13,53 @@ struct uintr_poll;
 
 int uintr_vector_fd_install(void *vector);
 void *uintr_vector_of_file(struct file *file);
-void uintr_dev_file_pin(struct file *file);
+int uintr_watch_install(unsigned int source_fd, u32 events, void *owner);
+void uintr_mmdrop_deferred(struct mm_struct *mm);
+void uintr_preempt_disable(void);
+void uintr_preempt_enable(void);
+void uintr_trace_receiver(u64 upid, bool alive);
+void uintr_trace_kernel_post(u64 upid, u32 vector, u32 source, u32 how, u32 ndst);
+void uintr_trace_replay(u64 upid, u64 pir);
+void uintr_trace_collect(u64 upid, u64 vectors, bool from_registers);
+int uintr_dev_file_pin(struct file *file);
 void uintr_module_get(void);
 void uintr_module_put(void);
 u32 uintr_cpu_apicid(unsigned int cpu);
 bool uintr_x2apic_mode(void);
 u64 uintr_task_size_max(void);
-bool uintr_cpu_online(unsigned int cpu);
-int uintr_sleep_until_posted(const u64 *pir, s64 timeout_ns);
+s64 uintr_wait_deadline(s64 timeout_ns);
+u32 uintr_wait_park(struct uintr_poll *p, const u64 *upid);
+bool uintr_syscall_restarting(void);
+int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, const u64 *seq,
+		     u64 seq0, s64 expires);
+void uintr_wait_unpark(struct uintr_poll *p);
+void uintr_notify(u32 ndst, u32 vector);
 struct uintr_poll *uintr_poll_new(void);
+unsigned long uintr_poll_collect_lock(struct uintr_poll *p);
+void uintr_poll_collect_unlock(struct uintr_poll *p, unsigned long flags);
 void uintr_poll_wake(struct uintr_poll *p);
 void uintr_poll_wake_now(struct uintr_poll *p);
 void uintr_poll_free(struct uintr_poll *p);
-void uintr_poll_put_later(struct uintr_poll *p, void *owner);
+bool uintr_poll_claim(struct uintr_poll *p, void *owner, const u64 *upid);
+bool uintr_poll_release(struct uintr_poll *p);
+bool uintr_poll_locked(struct uintr_poll *p, void (*fn)(void *owner, u32 cpu));
+void uintr_kernel_vector_this_cpu(void);
+int uintr_cpus_init(void);
+void uintr_cpus_exit(void);
 int uintr_deferred_init(void);
 void uintr_deferred_exit(void);
 
-/* Implemented in Rust (receiver.rs, vector_fd.rs). */
-void uintr_rust_receiver_put(void *receiver);
+/* Implemented in Rust (receiver.rs, vector_fd.rs, fpu_hooks.rs). */
+bool uintr_rust_poll_kick(void *receiver);
+void uintr_rust_poll_moved(void *receiver, u32 cpu);
+void uintr_rust_cpu_online(void);
 void uintr_rust_vector_release(void *vector);
 struct uintr_poll *uintr_rust_vector_queue(void *vector);
 u32 uintr_rust_vector_poll(void *vector);
 bool uintr_rust_vector_ready(void *vector);
 int uintr_rust_vector_take(void *vector, u64 *count);
 void uintr_rust_vector_untake(void *vector, u64 count);
+bool uintr_rust_watch_fire(void *watch);
+void uintr_rust_watch_release(void *watch);
 
 #endif /* UINTR_SHIM_H */

@@ -50,7 +50,7 @@ impl VectorFd {
                 vector,
                 counting,
             },
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )?;
         let raw = KBox::into_raw(vfd);
         match shim::vector_fd_install(raw.cast()) {
@@ -111,7 +111,7 @@ impl VectorFd {
     fn ready(&self) -> bool {
         let r = &self.receiver;
         r.collect_pir(Wake::Now);
-        !self.counting || r.is_dead() || r.has_count(self.vector)
+        !self.counting || r.is_sealed() || r.has_count(self.vector)
     }
 }
 
@@ -136,9 +136,11 @@ pub(crate) unsafe extern "C" fn uintr_rust_vector_queue(vector: *mut c_void) -> 
 pub(crate) unsafe extern "C" fn uintr_rust_vector_poll(vector: *mut c_void) -> u32 {
     // SAFETY: Guaranteed by the caller.
     let v = unsafe { vfd(vector) };
+    // Seen first: once sealed, the count read below is final.
+    let gone = v.receiver.is_sealed();
     v.receiver.collect_pir(Wake::Now);
     let readable = v.counting && v.receiver.has_count(v.vector);
-    u32::from(readable) | (u32::from(v.receiver.is_dead()) << 1)
+    u32::from(readable) | (u32::from(gone) << 1)
 }
 
 /// Whether a blocked `read()` may stop waiting.
@@ -171,9 +173,8 @@ pub(crate) unsafe extern "C" fn uintr_rust_vector_take(
     if !v.counting {
         return EINVAL.to_errno();
     }
-    // Seen before taking: a receiver that died after the take still had
-    // its last posts counted by then.
-    let dead = v.receiver.is_dead();
+    // Seen before taking: once sealed, the count taken below is final.
+    let dead = v.receiver.is_sealed();
     v.receiver.collect_pir(Wake::Now);
     let n = v.receiver.take_count(v.vector);
     if n == 0 && !dead {

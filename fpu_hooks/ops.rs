@@ -5,6 +5,7 @@
 //! Each entry is a thin `extern "C"` trampoline that turns the raw
 //! arguments into references and calls the hook in [`super`].
 
+use super::CpuLocked;
 use kernel::{
     bindings,
     error::to_result,
@@ -15,33 +16,45 @@ use kernel::{
 ///
 /// Called by the kernel as `uintr_ops.after_xsaves`.
 unsafe extern "C" fn after_xsaves(image: *mut bindings::uintr_state) {
+    // SAFETY: The kernel calls the save and restore hooks with the FPU
+    // registers locked or interrupts disabled, and they do not nest.
+    let mut cpu = unsafe { CpuLocked::new() };
     // SAFETY: The kernel passes the component in the image it just wrote, or
     // NULL, and nothing else touches the image during the hook.
-    super::after_xsaves(unsafe { super::image_mut(image) });
+    super::after_xsaves(&mut cpu, unsafe { super::image_mut(image) });
 }
 
 /// # Safety
 ///
 /// Called by the kernel as `uintr_ops.before_xrstors`.
 unsafe extern "C" fn before_xrstors(image: *const bindings::uintr_state) {
+    // SAFETY: As for `after_xsaves`.
+    let mut cpu = unsafe { CpuLocked::new() };
     // SAFETY: As for `after_xsaves`; the image is only read.
-    super::before_xrstors(unsafe { super::image_mut(image.cast_mut()) }.map(|i| &*i));
+    super::before_xrstors(
+        &mut cpu,
+        unsafe { super::image_mut(image.cast_mut()) }.map(|i| &*i),
+    );
 }
 
 /// # Safety
 ///
 /// Called by the kernel as `uintr_ops.exit_to_user`.
 unsafe extern "C" fn exit_to_user(image: *mut bindings::uintr_state) {
+    // SAFETY: The kernel calls it with interrupts disabled.
+    let mut cpu = unsafe { CpuLocked::new() };
     // SAFETY: NULL when the registers are live, else the current task's
     // image that the following XRSTORS loads.
-    super::exit_to_user(unsafe { super::image_mut(image) });
+    super::exit_to_user(&mut cpu, unsafe { super::image_mut(image) });
 }
 
 /// # Safety
 ///
 /// Called by the kernel as `uintr_ops.switch_out`.
 unsafe extern "C" fn switch_out(prev: *mut bindings::task_struct) {
-    super::switch_out(prev);
+    // SAFETY: The kernel passes the task it switches out, with interrupts
+    // disabled.
+    unsafe { super::switch_out(prev) };
 }
 
 /// # Safety
@@ -62,8 +75,7 @@ unsafe extern "C" fn task_exec(_tsk: *mut bindings::task_struct) {
 ///
 /// Called by the kernel as `uintr_ops.kernel_vector`.
 unsafe extern "C" fn kernel_vector() {
-    crate::wait::wake_this_cpu();
-    crate::poll::collect_this_cpu();
+    crate::shim::kernel_vector_this_cpu();
 }
 
 static OPS: bindings::uintr_ops = bindings::uintr_ops {
@@ -89,6 +101,7 @@ impl Registration {
     pub(crate) fn new() -> Result<Self> {
         // SAFETY: `OPS` is a static that outlives the registration.
         to_result(unsafe { bindings::uintr_register_ops(&OPS) })?;
+        super::set_registered(true);
         // INVARIANT: Registered above.
         Ok(Self(()))
     }
@@ -99,5 +112,6 @@ impl Drop for Registration {
         // SAFETY: By the type invariant, `OPS` is registered.  This returns
         // once no hook is running any more.
         unsafe { bindings::uintr_unregister_ops(&OPS) };
+        super::set_registered(false);
     }
 }

@@ -2,6 +2,7 @@
 
 //! Changing the calling thread's UINTR register state from an ioctl.
 
+use super::CpuLocked;
 use crate::hw::xstate::UintrState;
 use kernel::bindings;
 
@@ -27,6 +28,14 @@ impl XstateGuard {
         let image = unsafe { bindings::uintr_xstate_lock() };
         // INVARIANT: The lock is held and `image` is current's component.
         Self { image }
+    }
+
+    /// The token for the module's per-CPU and per-thread state: with the
+    /// FPU registers locked, preemption and softirqs are off.
+    pub(crate) fn cpu(&mut self) -> CpuLocked<'_> {
+        // SAFETY: `uintr_xstate_lock()` holds `fpregs_lock()`, and the
+        // mutable borrow of the guard makes this the only token from it.
+        unsafe { CpuLocked::new() }
     }
 
     /// The component, for reading and writing.

@@ -103,6 +103,29 @@ impl UpidStatus {
         self.0
     }
 
+    /// Returns ON.
+    pub(crate) const fn on(self) -> bool {
+        self.0 & ON != 0
+    }
+
+    /// Returns SN.
+    pub(crate) const fn sn(self) -> bool {
+        self.0 & SN != 0
+    }
+
+    /// Returns NV.
+    pub(crate) const fn nv(self) -> u8 {
+        // The mask keeps eight bits, so the truncation is exact.
+        ((self.0 & NV_MASK) >> NV_SHIFT) as u8
+    }
+
+    /// Returns the raw NDST field, bits 63:32 (an xAPIC ID sits in its bits
+    /// 15:8).
+    pub(crate) const fn ndst_raw(self) -> u32 {
+        // The shift leaves 32 bits, so the truncation is exact.
+        (self.0 >> NDST_SHIFT) as u32
+    }
+
     /// Returns the word with ON set to `on`.
     pub(crate) const fn with_on(self, on: bool) -> Self {
         Self(if on { self.0 | ON } else { self.0 & !ON })

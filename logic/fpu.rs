@@ -72,6 +72,15 @@ impl CpuMisc {
         Self { misc: Misc::ZERO }
     }
 
+    /// Returns the state of a CPU whose MSR was just read as `raw` (a CPU that came online: its
+    /// reset, or whatever it ran before it went offline, decided the value).
+    pub(crate) const fn from_msr(raw: u64) -> Self {
+        // INVARIANT: the value is the MSR's, minus bits the MSR never holds.
+        Self {
+            misc: Misc::from_raw(raw).msr_part(),
+        }
+    }
+
     /// Returns whether UINV is armed in the MSR.
     pub(crate) const fn armed(self) -> bool {
         self.misc.uinv() != 0

@@ -19,6 +19,10 @@ use crate::hw::upid::{
     UpidStatus, //
 };
 
+/// Word 0 of the sink that unused UITT entries point at: notifications suppressed, so a post
+/// that lands there only sets a PIR bit nobody reads.
+pub(crate) const SINK: u64 = UpidStatus::ZERO.with_sn(true).raw();
+
 /// Returns word 0 of a new UPID: notifications go to `ndst` with vector `vector`, suppressed
 /// until the receiver's first return to user space.
 pub(crate) const fn initial(vector: u8, ndst: Ndst) -> u64 {
@@ -79,6 +83,28 @@ pub(crate) const fn unpark(status: u64, vector: u8) -> u64 {
 /// succeeded, so a post made before it is collected and one made after it notifies.
 pub(crate) const fn renotify(status: u64) -> u64 {
     UpidStatus::from_raw(status).with_on(false).raw()
+}
+
+/// Returns word 0 after a post the kernel makes itself, by SENDUIPI's rule: ON is set when
+/// neither ON nor SN was. The caller has set the PIR bit before its compare-exchange.
+pub(crate) const fn post(status: u64) -> u64 {
+    let s = UpidStatus::from_raw(status);
+    if s.on() || s.sn() {
+        status
+    } else {
+        s.with_on(true).raw()
+    }
+}
+
+/// Returns the notification that a kernel post which replaced word 0 `old` must send, as NV and
+/// the raw NDST field, or `None` when ON or SN was already set and the post stays in PIR.
+pub(crate) const fn post_notifies(old: u64) -> Option<(u8, u32)> {
+    let s = UpidStatus::from_raw(old);
+    if s.on() || s.sn() {
+        None
+    } else {
+        Some((s.nv(), s.ndst_raw()))
+    }
 }
 
 /// Returns whether the module must send the notification vector to its own CPU after [`resume`],

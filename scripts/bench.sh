@@ -59,20 +59,24 @@ else
 fi
 # Kernel builds take the lock exclusively: the module, the kernel image
 # and its configuration are taken from one state of the tree.
-exec 9> "$UINTR_CACHE/kernel.lock"
+exec 9> "$KLOCK"
 flock -s 9
 log "module against $kdir"
 if [ "$kdir" = "$KOUT" ]; then
 	"$UINTR_TOP/scripts/build-module.sh"
+	module=$MODOUT/uintr.ko
 else
-	(cd "$UINTR_TOP" && make -s KDIR="$kdir" BINDGEN="$BINDGEN" clippy) ||
+	# Its own output directory: not the one of the cached kernel's module.
+	rm -rf "$UINTR_TOP/build/kdir"
+	(cd "$UINTR_TOP" && make -s KDIR="$kdir" MO="$UINTR_TOP/build/kdir" BINDGEN="$BINDGEN" clippy) ||
 		die "module build failed"
+	module=$UINTR_TOP/build/kdir/uintr.ko
 fi
 cp "$kdir/arch/x86/boot/bzImage" "$work/bzImage"
 cp "$kdir/.config" "$work/kernel.config"
 bzimage=$work/bzImage
 initrd=$work/initramfs.cpio.gz
-"$UINTR_TOP/scripts/build-initramfs.sh" "$initrd"
+"$UINTR_TOP/scripts/build-initramfs.sh" --module "$module" "$initrd"
 exec 9>&-
 
 args="uintr_guest=bench uintr_bench_n=$n uintr_bench_reps=$reps"

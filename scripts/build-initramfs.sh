@@ -1,38 +1,53 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Assemble the guest initramfs shared by the QEMU and emulator runners:
-# busybox-static, uintr.ko, the selftests and benchmarks (static, -muintr)
-# and scripts/guest-init as /init.
+# Assemble a guest initramfs for the QEMU and emulator runners:
+# busybox-static, a uintr.ko, the selftests and benchmarks (static, -muintr)
+# and scripts/guest-init as /init.  Each call stages in a directory of its
+# own, so initramfs images for several kernels can be built at once; the
+# selftests and benchmarks are built once per checkout, in build/.
 #
-# Usage: build-initramfs.sh OUTPUT.cpio.gz
+# Usage: build-initramfs.sh [--module UINTR.KO] OUTPUT.cpio.gz
+# --module defaults to the default kernel's build/default/uintr.ko
+# (UINTR_VARIANT picks another variant's).
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-out=${1:?usage: build-initramfs.sh OUTPUT.cpio.gz}
-root=$UINTR_CACHE/initramfs
-tests=$UINTR_CACHE/selftests
+module=$MODOUT/uintr.ko
+case "${1-}" in
+--module) module=${2:?--module needs a file}; shift 2 ;;
+esac
+out=${1:?usage: build-initramfs.sh [--module UINTR.KO] OUTPUT.cpio.gz}
+[ -f "$module" ] || die "$module: no such module (run scripts/build-module.sh)"
+tests=$UINTR_TOP/build/selftests
+bench=$UINTR_TOP/build/bench
 
-make -s -C "$UINTR_TOP/selftests" OUTPUT="$tests" KSRC="$KSRC" all >&2
-
-rm -rf "$root"
+mkdir -p "$UINTR_TOP/build" "$UINTR_CACHE/run"
+root=$(mktemp -d "$UINTR_CACHE/run/initramfs.XXXXXX")
+trap 'rm -rf "$root" "$out.tmp.$$"' EXIT
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,selftests}
 cp /bin/busybox "$root/bin/busybox"
 cp "$UINTR_TOP/scripts/guest-init" "$root/init"
 chmod 755 "$root/init"
-cp "$UINTR_TOP/uintr.ko" "$root/uintr.ko"
-for t in $(make -s -C "$UINTR_TOP/selftests" print-progs); do
-	cp "$tests/$t" "$root/selftests/$t"
-done
-for t in $(make -s -C "$UINTR_TOP/selftests" print-files); do
-	cp "$tests/$t" "$root/bin/$t"
-done
-if [ -d "$UINTR_TOP/bench" ] && [ -f "$UINTR_TOP/bench/Makefile" ]; then
-	make -s -C "$UINTR_TOP/bench" OUTPUT="$UINTR_CACHE/bench" >&2
-	mkdir -p "$root/bench"
-	cp "$UINTR_CACHE"/bench/uintr_bench* "$root/bench/" 2>/dev/null || true
-fi
-(cd "$root" && find . | sort | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
-mv "$out.tmp" "$out"
+cp "$module" "$root/uintr.ko"
+# The test programs are shared by every image: one build at a time, and
+# nobody copies them while they are rewritten.
+(
+	flock 9
+	make -s -C "$UINTR_TOP/selftests" OUTPUT="$tests" KSRC="$KSRC" all >&2
+	for t in $(make -s -C "$UINTR_TOP/selftests" print-progs); do
+		cp "$tests/$t" "$root/selftests/$t"
+	done
+	for t in $(make -s -C "$UINTR_TOP/selftests" print-files); do
+		cp "$tests/$t" "$root/bin/$t"
+	done
+	if [ -d "$UINTR_TOP/bench" ] && [ -f "$UINTR_TOP/bench/Makefile" ]; then
+		make -s -C "$UINTR_TOP/bench" OUTPUT="$bench" >&2
+		mkdir -p "$root/bench"
+		cp "$bench"/uintr_bench* "$root/bench/" 2>/dev/null || true
+	fi
+) 9> "$UINTR_TOP/build/.programs.lock"
+(cd "$root" && find . | sort | cpio -o -H newc --quiet | gzip -1) > "$out.tmp.$$"
+mv "$out.tmp.$$" "$out"
 log "initramfs ready: $out"

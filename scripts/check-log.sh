@@ -4,8 +4,8 @@
 # Turn a guest's serial log into a verdict.  Counts the TAP results of the
 # selftests and of /init, fails on a test program that exited non-zero, on
 # a run that did not reach its end marker, and on any kernel splat (oops,
-# BUG, WARN, lockdep, RCU, kmemleak) in the kernel log, even if every test
-# passed.
+# BUG, WARN, lockdep, RCU, kmemleak, KASAN's "BUG: KASAN:", UBSAN) in the
+# kernel log, even if every test passed.
 #
 # Usage: check-log.sh LOG NAME
 # Prints "NAME: N passed, N failed, N skipped" and exits non-zero on failure.
@@ -20,7 +20,7 @@ tr -d '\r' < "$log" | awk -v name="$name" '
 /^not ok [0-9]+ /		{ fail++; failed = failed "\n  " $0; next }
 /^# exit: /			{ if ($4 != 0) { fail++; failed = failed "\n  program " $3 " exited with " $4 } next }
 /^uintr-guest: end/		{ ended = 1 }
-/(------------\[ cut here \]|BUG:|Oops:|WARNING:|Call Trace:|Kernel panic|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|unreferenced object|general protection fault, |stack segment: |double fault)/ {
+/(------------\[ cut here \]|BUG:|Oops:|WARNING:|Call Trace:|Kernel panic|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|unreferenced object|general protection fault, |stack segment: |double fault|UBSAN:)/ {
 	# Kernel log lines carry a timestamp; test output does not.
 	if ($0 ~ /^\[ *[0-9]+\.[0-9]+\]/ || $0 ~ /Kernel panic|unreferenced object/) {
 		splat++

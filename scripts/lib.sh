@@ -14,7 +14,6 @@ KERNEL_SERIES=7.2
 KERNEL_SUITES="sid forky trixie-backports"
 
 KSRC=$UINTR_CACHE/linux
-KOUT=$UINTR_CACHE/linux-build
 BOCHS_DIR=$UINTR_CACHE/bochs
 BINDGEN=$UINTR_CACHE/bindgen/bin/bindgen
 
@@ -23,6 +22,42 @@ BINDGEN=$UINTR_CACHE/bindgen/bin/bindgen
 KMAKE_VARS=(LLVM=-19 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 	    BINDGEN="$BINDGEN" RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver)
 JOBS=${JOBS:-$(nproc)}
+
+# Test-kernel variants.  All are built from the one source tree in $KSRC
+# (patches/ applied once), each from tinyconfig plus its fragments into a
+# build tree of its own:
+#   default  scripts/kernel.config
+#   kasan    scripts/kernel.config + scripts/kernel-kasan.config (KASAN,
+#            UBSAN, page-table isolation built in)
+# set_variant NAME sets, for that variant:
+#   KOUT       the kernel build tree
+#   KSTAMP     prefix of its stamps (KSTAMP.configured, KSTAMP.built)
+#   KLOCK      its lock: exclusive while the kernel builds, shared while a
+#              module builds against it
+#   KFRAGS     its configuration fragments, in merge order
+#   MODOUT     where build-module.sh builds uintr.ko for it (Kbuild's MO=)
+# The source tree has a lock of its own, SRCLOCK: exclusive while patches/
+# is applied, shared while anything builds from it.  Take a variant's lock
+# before the source lock.
+KERNEL_VARIANTS="default kasan"
+SRCLOCK=$UINTR_CACHE/linux.lock
+
+set_variant()
+{
+	local suffix
+	case "$1" in
+	default) suffix= ;;
+	kasan) suffix=-kasan ;;
+	*) die "unknown kernel variant '$1' (known: $KERNEL_VARIANTS)" ;;
+	esac
+	VARIANT=$1
+	KOUT=$UINTR_CACHE/linux-build$suffix
+	KSTAMP=$UINTR_CACHE/linux$suffix
+	KLOCK=$UINTR_CACHE/kernel$suffix.lock
+	KFRAGS=("$UINTR_TOP/scripts/kernel.config")
+	[ -z "$suffix" ] || KFRAGS+=("$UINTR_TOP/scripts/kernel$suffix.config")
+	MODOUT=$UINTR_TOP/build/$VARIANT
+}
 
 log()
 {
@@ -67,19 +102,32 @@ private_apt()
 
 private_apt_setup()
 {
-	local mirror suite stamp
+	local mirror suite stamp lock new
 	mirror=$(apt_mirror)
 	mkdir -p "$APT_DIR/lists/partial" "$APT_DIR/cache/archives/partial"
-	: > "$APT_DIR/sources.list.new"
+	# Builds running side by side (the emulator runners each check the
+	# emulator build) get here at once: one at a time.
+	exec {lock}> "$APT_DIR/.lock"
+	flock "$lock"
+	new=$APT_DIR/sources.list.new.$$
+	: > "$new"
 	for suite in $KERNEL_SUITES trixie; do
-		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" >> "$APT_DIR/sources.list.new"
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" >> "$new"
 	done
-	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >> "$APT_DIR/sources.list.new"
-	mv "$APT_DIR/sources.list.new" "$APT_DIR/sources.list"
+	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >> "$new"
+	if cmp -s "$new" "$APT_DIR/sources.list"; then
+		rm -f "$new"
+	else
+		mv "$new" "$APT_DIR/sources.list"
+	fi
 	# Refresh the indexes at most once a day.
 	stamp=$APT_DIR/updated
 	if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
 		private_apt -q update >&2 || die "private apt update failed"
 		touch "$stamp"
 	fi
+	exec {lock}>&-
 }
+
+# UINTR_VARIANT picks the variant for scripts without a --variant option.
+set_variant "${UINTR_VARIANT:-default}"

@@ -86,10 +86,12 @@ command -v xorriso > /dev/null || die "xorriso is missing (run scripts/bootstrap
 # What Linux needs on this machine: serial console; no AMX tiles (the
 # model lacks XFD); no LA57 and no kernel IBT (the SMM return path of the
 # model rejects CR4.LA57 and CET); no page-table isolation (SENDUIPI and
-# notification processing read UITT/UPID with supervisor accesses); the TSC
+# notification processing read UITT/UPID with supervisor accesses; a
+# "pti=" in --append replaces it, to see the kernel refuse UINTR); the TSC
 # rate, which is exactly ips; reboot by triple fault and reboot at once on
 # panic, so that every way the guest ends also ends Bochs.
-CMDLINE="console=ttyS0,115200 clearcpuid=amx_tile no5lvl ibt=off pti=off"
+CMDLINE="console=ttyS0,115200 clearcpuid=amx_tile no5lvl ibt=off"
+[[ " $append " == *" pti="* ]] || CMDLINE+=" pti=off"
 CMDLINE+=" tsc_early_khz=$((ips / 1000)) tsc=reliable reboot=t panic=-1"
 [ -n "$append" ] && CMDLINE+=" $append"
 

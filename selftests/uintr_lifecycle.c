@@ -55,6 +55,119 @@ TEST_F(recv, vector_fd_is_cloexec_and_survives_close_of_dev)
 	close(dev2);
 }
 
+struct unregister_ctx {
+	int dev;
+	int idx;
+	int res[2];		/* 0 or errno, per call */
+};
+
+static void *unregister_thread(void *arg)
+{
+	struct unregister_ctx *c = arg;
+
+	for (int i = 0; i < 2; i++)
+		c->res[i] = ioctl(c->dev, UINTR_UNREGISTER_SENDER, c->idx) ? errno : 0;
+	return NULL;
+}
+
+/*
+ * The UITT belongs to the process: a thread that never registered as a
+ * sender removes an entry another thread made; the entry is then not in
+ * use, so a second removal is EINVAL.
+ */
+TEST_F(recv, any_thread_of_the_process_unregisters_an_entry)
+{
+	struct uintr_self_args s = { .vector = 6 };
+	struct unregister_ctx c = { .dev = self->dev };
+	pthread_t t;
+
+	c.idx = ioctl(self->dev, UINTR_REGISTER_SELF, &s);
+	ASSERT_LE(0, c.idx);
+	ASSERT_EQ(0, pthread_create(&t, NULL, unregister_thread, &c));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, c.res[0]);
+	EXPECT_EQ(EINVAL, c.res[1]);
+	/* Gone for this thread too. */
+	EXPECT_EQ(-1, ioctl(self->dev, UINTR_UNREGISTER_SENDER, c.idx));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+struct sender_ctx {
+	int dev, vfd, count;
+	int idx[2];
+	int go[2];		/* a pipe: the thread ends when it is closed */
+	pid_t tid;
+};
+
+static void *sender_thread(void *arg)
+{
+	struct sender_ctx *c = arg;
+	char b;
+
+	c->tid = (pid_t)syscall(SYS_gettid);
+	for (int i = 0; i < c->count; i++)
+		__atomic_store_n(&c->idx[i], uintr_register_sender(c->dev, c->vfd),
+				 __ATOMIC_RELEASE);
+	if (c->go[0] >= 0)
+		while (read(c->go[0], &b, 1) > 0)
+			;
+	return NULL;
+}
+
+/* Whether @tid left the kernel within 5 s of its pthread_join(). */
+static bool task_gone(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	for (int ms = 0; ms < 5000; ms++) {
+		if (access(path, F_OK))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * The table lives while one thread of the process is a sender: entries a
+ * thread made outlive it while another sender lives, and go with the last
+ * sender; the next registration starts an empty table.
+ */
+TEST_F(recv, the_uitt_lives_as_long_as_one_thread_is_a_sender)
+{
+	struct sender_ctx a = { .dev = self->dev, .count = 2, .go = { -1, -1 } };
+	struct sender_ctx b = { .dev = self->dev, .count = 1, .idx = { -2, -2 } };
+	pthread_t ta, tb;
+
+	a.vfd = b.vfd = uintr_vector_fd(self->dev, 3);
+	ASSERT_LE(0, a.vfd);
+	ASSERT_EQ(0, pipe(b.go));
+	ASSERT_EQ(0, pthread_create(&tb, NULL, sender_thread, &b));
+	while (__atomic_load_n(&b.idx[0], __ATOMIC_ACQUIRE) == -2)
+		usleep(1000);
+	ASSERT_EQ(0, b.idx[0]);
+	/* A's entries stay while B is a sender, which A is not any more. */
+	ASSERT_EQ(0, pthread_create(&ta, NULL, sender_thread, &a));
+	ASSERT_EQ(0, pthread_join(ta, NULL));
+	EXPECT_EQ(1, a.idx[0]);
+	EXPECT_EQ(2, a.idx[1]);
+	ASSERT_TRUE(task_gone(a.tid));
+	EXPECT_EQ(0, ioctl(self->dev, UINTR_UNREGISTER_SENDER, 2));
+	/* B, the last sender, takes the table with it. */
+	close(b.go[1]);
+	ASSERT_EQ(0, pthread_join(tb, NULL));
+	close(b.go[0]);
+	ASSERT_TRUE(task_gone(b.tid));
+	EXPECT_EQ(-1, ioctl(self->dev, UINTR_UNREGISTER_SENDER, 1));
+	EXPECT_EQ(EINVAL, errno);
+	/* A new table, and it works. */
+	ASSERT_EQ(0, uintr_register_sender(self->dev, a.vfd));
+	_senduipi(0);
+	uintr_spin_until(&uintr_total, 1);
+	EXPECT_EQ(1U, uintr_received[3]);
+	close(a.vfd);
+}
+
 TEST_F(recv, sender_after_unregister_is_esrch)
 {
 	int vfd = uintr_vector_fd(self->dev, 4);

@@ -155,4 +155,38 @@ static inline void uintr_await_waiter(long before)
 	usleep(1000);
 }
 
+/* The scheduler state letter of thread @tid of this process, or 0. */
+static inline char uintr_thread_state(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Wait until thread @tid sleeps (state S), so that what comes next finds it
+ * blocked rather than in user space.  Returns false after about 20 s.
+ */
+static inline bool uintr_await_sleeping(pid_t tid)
+{
+	for (int i = 0; i < 200000; i++) {
+		if (uintr_thread_state(tid) == 'S')
+			return true;
+		usleep(100);
+	}
+	return false;
+}
+
 #endif /* UINTR_TEST_H */

@@ -51,10 +51,21 @@ pub(crate) struct WaitArgs {
     pub(crate) reserved: u32,
 }
 
+/// `struct uintr_watch_args`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct WatchArgs {
+    pub(crate) source_fd: i32,
+    pub(crate) vector_fd: i32,
+    pub(crate) events: u32,
+    pub(crate) flags: u32,
+}
+
 const _: () = assert!(core::mem::size_of::<HandlerArgs>() == 24);
 const _: () = assert!(core::mem::size_of::<VectorArgs>() == 8);
 const _: () = assert!(core::mem::size_of::<SenderArgs>() == 8);
 const _: () = assert!(core::mem::size_of::<WaitArgs>() == 16);
+const _: () = assert!(core::mem::size_of::<WatchArgs>() == 16);
 
 // SAFETY: All fields are integers, for which every bit pattern is valid, and
 // the layout has no padding (checked by the size assertions above).
@@ -65,6 +76,8 @@ unsafe impl FromBytes for VectorArgs {}
 unsafe impl FromBytes for SenderArgs {}
 // SAFETY: As for `HandlerArgs`.
 unsafe impl FromBytes for WaitArgs {}
+// SAFETY: As for `HandlerArgs`.
+unsafe impl FromBytes for WatchArgs {}
 
 /// `UINTR_HANDLER_ALT_STACK`.
 pub(crate) const HANDLER_ALT_STACK: u32 = 1 << 0;
@@ -82,6 +95,7 @@ const REGISTER_SENDER: u32 = _IOW::<SenderArgs>(MAGIC, 0x03);
 const UNREGISTER_SENDER: u32 = _IO(MAGIC, 0x04);
 const REGISTER_SELF: u32 = _IOW::<VectorArgs>(MAGIC, 0x05);
 const WAIT: u32 = _IOW::<WaitArgs>(MAGIC, 0x06);
+const WATCH_FD: u32 = _IOW::<WatchArgs>(MAGIC, 0x07);
 
 /// A decoded `/dev/uintr` command.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -100,6 +114,8 @@ pub(crate) enum Command {
     RegisterSelf,
     /// `UINTR_WAIT`.
     Wait,
+    /// `UINTR_WATCH_FD`.
+    WatchFd,
 }
 
 impl Command {
@@ -113,6 +129,7 @@ impl Command {
             UNREGISTER_SENDER => Self::UnregisterSender,
             REGISTER_SELF => Self::RegisterSelf,
             WAIT => Self::Wait,
+            WATCH_FD => Self::WatchFd,
             _ => return None,
         })
     }

@@ -65,9 +65,9 @@ pub(crate) fn register(args: HandlerArgs) -> Result<isize> {
     let mut guard = XstateGuard::lock();
     image::install_receiver(guard.image(), handler, receiver.upid_addr()).map_err(|_| EINVAL)?;
     if let Some(state) = fresh {
-        task::attach(state);
+        task::attach(&mut guard, state);
     }
-    task::with_current(|state| state.receiver = Some(receiver));
+    task::with_current_mut(&mut guard, |state| state.receiver = Some(receiver));
     Ok(0)
 }
 
@@ -77,14 +77,19 @@ pub(crate) fn unregister(arg: usize) -> Result<isize> {
         return Err(EINVAL);
     }
     let mut guard = XstateGuard::lock();
-    let (receiver, empty) = task::with_current(|s| s.receiver.take().map(|r| (r, s.is_empty())))
-        .flatten()
-        .ok_or(EINVAL)?;
+    let (receiver, empty) =
+        task::with_current_mut(&mut guard, |s| s.receiver.take().map(|r| (r, s.is_empty())))
+            .flatten()
+            .ok_or(EINVAL)?;
     image::remove_receiver(guard.image());
     // The registers were saved, which disarmed UINV; make sure before the
     // UPID can go.
-    fpu_hooks::disarm_this_cpu();
-    let emptied = if empty { task::detach() } else { None };
+    fpu_hooks::disarm_this_cpu(&mut guard.cpu());
+    let emptied = if empty {
+        task::detach(&mut guard)
+    } else {
+        None
+    };
     drop(guard);
 
     receiver.kill();

@@ -45,9 +45,13 @@ pub(crate) fn register_self(args: VectorArgs) -> Result<isize> {
     add(receiver, vector)
 }
 
-/// Removes entry `index` of the calling process's table.
+/// Removes entry `index` of the calling process's table.  The table
+/// belongs to the process: any of its threads may remove any entry, also one
+/// that never registered as a sender.
 pub(crate) fn unregister(index: usize) -> Result<isize> {
-    let uitt = task::current_uitt().ok_or(EINVAL)?;
+    let uitt = task::current_uitt()
+        .or_else(uitt::of_current)
+        .ok_or(EINVAL)?;
     uitt.remove(index)?;
     Ok(0)
 }
@@ -65,13 +69,12 @@ fn enable_sender() -> Result<Arc<Uitt>> {
     if let Some(uitt) = task::current_uitt() {
         return Ok(uitt);
     }
-    let mm = uitt::current_mm()?;
     let fresh = if task::has_state() {
         None
     } else {
         Some(TaskState::new()?)
     };
-    let table = uitt::get_for_current()?;
+    let (table, mm) = uitt::get_for_current()?;
 
     let mut guard = XstateGuard::lock();
     if let Err(e) = image::install_sender(guard.image(), table.addr(), uitt::ENTRIES as u32) {
@@ -81,10 +84,10 @@ fn enable_sender() -> Result<Arc<Uitt>> {
         return Err(EINVAL);
     }
     if let Some(state) = fresh {
-        task::attach(state);
+        task::attach(&mut guard, state);
     }
     stats::SENDERS.inc();
-    task::with_current(|state| {
+    task::with_current_mut(&mut guard, |state| {
         state.sender = Some(Sender {
             uitt: table.clone(),
             mm,

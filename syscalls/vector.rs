@@ -26,8 +26,8 @@ pub(crate) fn user_vector(args: &VectorArgs, flags: u32) -> Result<u8> {
 /// A new vector fd for `args.vector` of the calling receiver.
 ///
 /// With `UINTR_VECTOR_FD_POLL` the vector is polled while the fd is open:
-/// posts the kernel sees count on it.  The first such fd takes a slot in a
-/// CPU's table for the receiver (`ENOSPC` when all are taken).
+/// posts the kernel sees count on it.  The first such fd puts the receiver
+/// into this CPU's list of polled receivers.
 pub(crate) fn create(args: VectorArgs) -> Result<isize> {
     let vector = user_vector(&args, VECTOR_FD_POLL)?;
     let receiver = task::current_receiver().ok_or(EINVAL)?;

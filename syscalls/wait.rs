@@ -7,13 +7,16 @@ use super::abi::{
     WAIT_TIMEOUT, //
 };
 use crate::{
+    receiver::WaitFrom,
     task,
     wait, //
 };
 use kernel::prelude::*;
 
-/// Blocks the calling receiver until a user interrupt is pending for it.
-pub(crate) fn wait(args: WaitArgs) -> Result<isize> {
+/// Blocks the calling receiver until a user interrupt is pending for it;
+/// `restart` is the stopped wait this call restarts, if it is one, and
+/// `arg` the user address of `args`.
+pub(crate) fn wait(args: WaitArgs, restart: Option<WaitFrom>, arg: usize) -> Result<isize> {
     if args.reserved != 0 || args.flags & !WAIT_TIMEOUT != 0 {
         return Err(EINVAL);
     }
@@ -26,6 +29,6 @@ pub(crate) fn wait(args: WaitArgs) -> Result<isize> {
         -1
     };
     let receiver = task::current_receiver().ok_or(EINVAL)?;
-    wait::wait(&receiver, timeout_ns)?;
+    wait::wait(&receiver, timeout_ns, restart, arg)?;
     Ok(0)
 }

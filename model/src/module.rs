@@ -58,6 +58,18 @@ pub(crate) enum Scheme {
     /// Like [`Scheme::Polled`], but a collection at XSAVES clears UIRR in the image only, not in
     /// the registers the kernel may keep using.
     PolledImageOnly,
+    /// Like the real scheme, but a kernel post only sets the PIR bit: no look at ON and SN, no
+    /// update of word 0 and no notification.
+    PostPirOnly,
+    /// Like the real scheme, but a kernel post's notification carries the posted user vector
+    /// instead of NV.
+    PostUserVector,
+    /// Like the real scheme, but a kernel post's destination is taken as an x2APIC ID in xAPIC
+    /// mode too, without extracting the ID from bits 15:8 of NDST.
+    PostNdstAsX2apic,
+    /// Like the real scheme, but a kernel post updates word 0 and notifies first, and sets the
+    /// PIR bit afterwards.
+    PostPirLast,
 }
 
 /// The polled user vectors under the polling schemes: the upper four of each receiver's eight.
@@ -100,6 +112,91 @@ fn upid_update(hw: &Machine, addr: u64, f: impl Fn(u64) -> u64) {
             .status
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| Some(f(s)));
     }
+}
+
+/// Runs the module's compare-exchange loop on UPID word 0; returns the word it replaced.
+fn upid_exchange(hw: &Machine, addr: u64, f: impl Fn(u64) -> u64) -> Option<u64> {
+    let cell = hw.upid(addr)?;
+    // As above: the loop always ends with a write, so `Err` never happens.
+    let old = cell
+        .upid
+        .status
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| Some(f(s)));
+    Some(old.unwrap_or_else(|s| s))
+}
+
+/// `uintr_notify()`: sends `vector` to the CPU whose APIC ID the raw NDST field `ndst` names (in
+/// xAPIC mode the ID is its bits 15:8). An ID that no CPU has sends nothing. Returns the CPU.
+fn notify(hw: &mut Machine, ndst: u32, vector: u8, xapic_decode: bool) -> Option<usize> {
+    let id = if hw.x2apic || !xapic_decode {
+        ndst
+    } else {
+        (ndst >> 8) & 0xff
+    };
+    let cpu = hw.cpus.iter().position(|c| c.apic_id == id)?;
+    hw.ipi(cpu, vector);
+    Some(cpu)
+}
+
+/// Sets the PIR bit of user vector `vector` in the UPID at `addr`, with a locked OR.
+fn post_pir(hw: &Machine, addr: u64, vector: u8) {
+    if let Some(cell) = hw.upid(addr) {
+        cell.upid.pir.fetch_or(1 << vector, Ordering::SeqCst);
+    }
+}
+
+/// Updates word 0 of the UPID at `addr` for a kernel post of user vector `vector` under `scheme`,
+/// with `upid::post` in the compare-exchange loop, and sends the notification
+/// `upid::post_notifies` asks for.
+fn post_notify(
+    scheme: Scheme,
+    hw: &mut Machine,
+    addr: u64,
+    vector: u8,
+) -> Option<(u8, Option<usize>)> {
+    let (nv, ndst) = match scheme {
+        Scheme::PostPirOnly => return None,
+        _ => upid::post_notifies(upid_exchange(hw, addr, upid::post)?)?,
+    };
+    let sent = if scheme == Scheme::PostUserVector {
+        vector
+    } else {
+        nv
+    };
+    let cpu = notify(hw, ndst, sent, scheme != Scheme::PostNdstAsX2apic);
+    Some((sent, cpu))
+}
+
+/// The first half of a kernel post (`Receiver::post`) of user vector `vector` to the UPID at
+/// `addr`, under `scheme`: the PIR bit. Returns the vector sent and the CPU it went to (`None`
+/// when no CPU has the destination), or `None` when this half sent nothing.
+pub(crate) fn kernel_post_begin(
+    scheme: Scheme,
+    hw: &mut Machine,
+    addr: u64,
+    vector: u8,
+) -> Option<(u8, Option<usize>)> {
+    if scheme == Scheme::PostPirLast {
+        return post_notify(scheme, hw, addr, vector);
+    }
+    post_pir(hw, addr, vector);
+    None
+}
+
+/// The second half of a kernel post, as [`kernel_post_begin`]: the compare-exchange of word 0
+/// with `upid::post`, then the notification `upid::post_notifies` asks for, sent as
+/// `uintr_notify()` sends it.
+pub(crate) fn kernel_post_end(
+    scheme: Scheme,
+    hw: &mut Machine,
+    addr: u64,
+    vector: u8,
+) -> Option<(u8, Option<usize>)> {
+    if scheme == Scheme::PostPirLast {
+        post_pir(hw, addr, vector);
+        return None;
+    }
+    post_notify(scheme, hw, addr, vector)
 }
 
 /// Reads PIR.

@@ -22,7 +22,7 @@ use proptest::test_runner::{
 
 use crate::module::Scheme;
 use crate::sdm::Counts;
-use crate::world::{Config, Event, KernelBugs, Role, World};
+use crate::world::{Config, Event, KernelBugs, KernelPosts, Race, Role, World};
 
 /// The seed of every search unless `UINTR_MODEL_SEED` says otherwise.
 const DEFAULT_SEED: u64 = 0x5549_4e54_525f_4d44;
@@ -50,14 +50,22 @@ fn config() -> impl Strategy<Value = Config> {
     })
 }
 
+/// A racing post: SENDUIPI more often than a kernel post.
+fn race() -> impl Strategy<Value = Option<Race>> {
+    let race = prop_oneof![
+        3 => any::<u8>().prop_map(Race::Send),
+        1 => any::<u8>().prop_map(Race::Kernel),
+    ];
+    proptest::option::weighted(0.3, race)
+}
+
 /// One event, weighted towards the common ones.
 fn event() -> impl Strategy<Value = Event> {
     let cpu = || 0u8..3;
     prop_oneof![
         10 => (cpu(), any::<u8>()).prop_map(|(cpu, task)| Event::Schedule { cpu, task }),
         2 => cpu().prop_map(|cpu| Event::Idle { cpu }),
-        14 => (cpu(), proptest::option::weighted(0.3, any::<u8>()))
-            .prop_map(|(cpu, race)| Event::ReturnToUser { cpu, race }),
+        14 => (cpu(), race()).prop_map(|(cpu, race)| Event::ReturnToUser { cpu, race }),
         4 => cpu().prop_map(|cpu| Event::KernelFpu { cpu }),
         3 => cpu().prop_map(|cpu| Event::SyncFpstate { cpu }),
         2 => cpu().prop_map(|cpu| Event::Fork { cpu }),
@@ -68,8 +76,10 @@ fn event() -> impl Strategy<Value = Event> {
         2 => cpu().prop_map(|cpu| Event::Register { cpu }),
         1 => cpu().prop_map(|cpu| Event::Unregister { cpu }),
         16 => (cpu(), any::<u8>()).prop_map(|(cpu, target)| Event::Send { cpu, target }),
-        12 => (cpu(), proptest::option::weighted(0.3, any::<u8>()))
-            .prop_map(|(cpu, race)| Event::Interrupt { cpu, race }),
+        12 => (cpu(), race()).prop_map(|(cpu, race)| Event::Interrupt { cpu, race }),
+        5 => (cpu(), any::<u8>(), proptest::bool::weighted(0.25))
+            .prop_map(|(cpu, target, split)| Event::KernelPost { cpu, target, split }),
+        3 => cpu().prop_map(|cpu| Event::KernelPostEnd { cpu }),
         10 => cpu().prop_map(|cpu| Event::Uiret { cpu }),
     ]
 }
@@ -144,6 +154,14 @@ fn replay(config: Config, events: Vec<Event>, scheme: Scheme, bugs: KernelBugs) 
     }
 }
 
+/// Returns `race` with its number set to zero.
+fn zeroed_race(race: Race) -> Race {
+    match race {
+        Race::Send(_) => Race::Send(0),
+        Race::Kernel(_) => Race::Kernel(0),
+    }
+}
+
 /// Returns `event` with its numbers set to zero, or `None` when they already are.
 fn zeroed(event: Event) -> Option<Event> {
     let z = match event {
@@ -151,7 +169,7 @@ fn zeroed(event: Event) -> Option<Event> {
         Event::Idle { .. } => Event::Idle { cpu: 0 },
         Event::ReturnToUser { race, .. } => Event::ReturnToUser {
             cpu: 0,
-            race: race.map(|_| 0),
+            race: race.map(zeroed_race),
         },
         Event::KernelFpu { .. } => Event::KernelFpu { cpu: 0 },
         Event::SyncFpstate { .. } => Event::SyncFpstate { cpu: 0 },
@@ -165,8 +183,14 @@ fn zeroed(event: Event) -> Option<Event> {
         Event::Send { .. } => Event::Send { cpu: 0, target: 0 },
         Event::Interrupt { race, .. } => Event::Interrupt {
             cpu: 0,
-            race: race.map(|_| 0),
+            race: race.map(zeroed_race),
         },
+        Event::KernelPost { split, .. } => Event::KernelPost {
+            cpu: 0,
+            target: 0,
+            split,
+        },
+        Event::KernelPostEnd { .. } => Event::KernelPostEnd { cpu: 0 },
         Event::Uiret { .. } => Event::Uiret { cpu: 0 },
     };
     (z != event).then_some(z)
@@ -247,8 +271,10 @@ fn minimize(
 pub(crate) struct Totals {
     /// Hardware counters.
     counts: Counts,
-    /// Posts to live receivers.
+    /// Posts to live receivers, SENDUIPI and kernel posts alike.
     posted: usize,
+    /// The kernel's own posts.
+    kernel: KernelPosts,
     /// Deliveries.
     delivered: usize,
     /// Events that applied.
@@ -290,6 +316,10 @@ fn search(
         t.counts.collected_uirr += c.collected_uirr;
         t.counts.collected_pir += c.collected_pir;
         t.posted += world.posted;
+        t.kernel.made += world.kernel.made;
+        t.kernel.notified += world.kernel.notified;
+        t.kernel.split += world.kernel.split;
+        t.kernel.raced += world.kernel.raced;
         t.delivered += world.delivered;
         t.applied += world.applied;
         t.events += events.len();

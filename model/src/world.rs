@@ -7,14 +7,16 @@
 //! switch with lazy restore, kernel FPU use in interrupts, `fpu_sync_fpstate()`, `fpu_clone()`,
 //! signal delivery and return, exec, exit, the return to user space with live or stale
 //! registers, and the notification vector's IDT handler. Each path calls the module's hooks where
-//! the series puts them. Random schedules of [`Event`]s drive it; every step is checked.
+//! the series puts them. Posts come from senders (SENDUIPI) and from the kernel itself
+//! (`Receiver::post`), into one ledger. Random schedules of [`Event`]s drive it; every step is
+//! checked.
 
 use std::fmt;
 use std::sync::atomic::Ordering;
 
 use crate::hw::{uitt::UittEntry, xstate::UintrState};
 use crate::logic::{image, uitt, upid};
-use crate::module::{ndst, Module, Receiver, Scheme, NOTIFICATION_VECTOR};
+use crate::module::{self, ndst, Module, Receiver, Scheme, NOTIFICATION_VECTOR};
 use crate::sdm::{self, Accepted, Fault, Machine, UITT_BASE, UITT_STRIDE};
 
 /// The user-space limit of the model's tasks (4-level paging).
@@ -64,6 +66,19 @@ pub(crate) struct KernelBugs {
     pub(crate) hooks_by_fpstate_task: bool,
 }
 
+/// A post that runs on another CPU inside a window of a step: between the module's UPID update
+/// and its read of PIR on the way to user space, or between the two locked steps of notification
+/// processing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Race {
+    /// A sender in user space on another CPU executes SENDUIPI; the number picks the sender and
+    /// the UITT entry.
+    Send(u8),
+    /// The kernel posts, whole, from another CPU (as [`Event::KernelPost`]); the number picks the
+    /// receiver and the vector.
+    Kernel(u8),
+}
+
 /// One scheduling or execution event. Numbers are reduced modulo what exists; an event that does
 /// not apply in the current state does nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,13 +96,13 @@ pub(crate) enum Event {
         /// The CPU.
         cpu: u8,
     },
-    /// The task on `cpu` returns to user space. With `race`, a sender on another CPU executes
-    /// SENDUIPI between the module's UPID update and its read of PIR.
+    /// The task on `cpu` returns to user space. With `race`, a post from another CPU lands
+    /// between the module's UPID update and its read of PIR.
     ReturnToUser {
         /// The CPU.
         cpu: u8,
-        /// Which sender and target race, if any.
-        race: Option<u8>,
+        /// Which post races, if any.
+        race: Option<Race>,
     },
     /// An interrupt handler (softirq) on `cpu` uses the FPU: `kernel_fpu_begin()`.
     KernelFpu {
@@ -143,13 +158,35 @@ pub(crate) enum Event {
         /// Which receiver slot.
         target: u8,
     },
-    /// `cpu` accepts its highest pending interrupt. With `race`, a sender on another CPU executes
-    /// SENDUIPI in the middle of notification processing.
+    /// `cpu` accepts its highest pending interrupt. With `race`, a post from another CPU lands in
+    /// the middle of notification processing.
     Interrupt {
         /// The CPU.
         cpu: u8,
-        /// Which sender and target race, if any.
-        race: Option<u8>,
+        /// Which post races, if any.
+        race: Option<Race>,
+    },
+    /// The kernel posts a user vector of a live receiver itself (`Receiver::post`: the last
+    /// counting fd of a polled vector closed, a kernel timer, a watched fd): it sets the PIR bit
+    /// with a locked OR, then updates word 0 with `upid::post` in a compare-exchange and sends
+    /// the notification `upid::post_notifies` asks for. The post runs on `cpu` in whatever
+    /// context the CPU is in; when that is user space, it runs in an interrupt, which returns
+    /// through the exit path. `target` picks the receiver and the vector. With `split` (and more
+    /// than one CPU) only the first half, the PIR bit, runs now: the second half, the
+    /// compare-exchange and the notification, waits for [`Event::KernelPostEnd`] on the same
+    /// CPU, which does nothing else meanwhile, while the other CPUs go on.
+    KernelPost {
+        /// The CPU.
+        cpu: u8,
+        /// Which receiver and vector.
+        target: u8,
+        /// Whether the post stops after its first half.
+        split: bool,
+    },
+    /// `cpu` finishes the kernel post it split: the update of word 0 and the notification.
+    KernelPostEnd {
+        /// The CPU.
+        cpu: u8,
     },
     /// The task on `cpu`, in user space, executes UIRET or STUI.
     Uiret {
@@ -182,6 +219,50 @@ impl From<Fault> for Violation {
             }
         })
     }
+}
+
+/// A kernel post whose first half (the PIR bit) ran and whose second half (the update of word 0
+/// and the notification) has not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct InFlight {
+    /// The UPID's address.
+    upid_addr: u64,
+    /// The user vector.
+    vector: u8,
+    /// Whether the post interrupted user space, so that it returns through the exit path.
+    from_user: bool,
+}
+
+/// How often the kernel posted, to show that the schedules reach every path.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct KernelPosts {
+    /// Kernel posts to live receivers.
+    pub(crate) made: usize,
+    /// Kernel posts whose update of word 0 asked for a notification.
+    pub(crate) notified: usize,
+    /// Kernel posts made in two events ([`Event::KernelPost`] with `split`).
+    pub(crate) split: usize,
+    /// Kernel posts made inside a window of another CPU's step ([`Race::Kernel`]).
+    pub(crate) raced: usize,
+}
+
+/// What a racing post does, once picked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RacePlan {
+    /// SENDUIPI `index` by the sender on `cpu`.
+    Send {
+        /// The sender's CPU.
+        cpu: usize,
+        /// The UITT index.
+        index: u64,
+    },
+    /// A kernel post of user vector `vector` to the UPID at `upid_addr`.
+    Kernel {
+        /// The UPID's address.
+        upid_addr: u64,
+        /// The user vector.
+        vector: u8,
+    },
 }
 
 /// A sender's UITT.
@@ -245,8 +326,12 @@ pub(crate) struct World {
     pub(crate) trace: Option<Vec<String>>,
     /// Deliveries so far.
     pub(crate) delivered: usize,
-    /// Posts to live receivers so far.
+    /// Posts to live receivers so far, SENDUIPI and kernel posts alike.
     pub(crate) posted: usize,
+    /// The kernel's own posts so far.
+    pub(crate) kernel: KernelPosts,
+    /// The kernel post each CPU has split and not finished.
+    in_flight: Vec<Option<InFlight>>,
     /// Events that applied so far.
     pub(crate) applied: usize,
 }
@@ -290,6 +375,8 @@ impl World {
             trace: None,
             delivered: 0,
             posted: 0,
+            kernel: KernelPosts::default(),
+            in_flight: vec![None; cpus],
             applied: 0,
         };
         for cpu in 0..cpus {
@@ -590,7 +677,7 @@ impl World {
     }
 
     /// The return to user space of the current task of `cpu` (`exit_to_user_mode_prepare()`).
-    fn return_to_user(&mut self, cpu: usize, race: Option<u8>) -> Result<(), Violation> {
+    fn return_to_user(&mut self, cpu: usize, race: Option<Race>) -> Result<(), Violation> {
         let Some(t) = self.current_user(cpu) else {
             return Ok(());
         };
@@ -622,13 +709,15 @@ impl World {
             if !live && self.tasks[t].image.is_none() {
                 self.tasks[t].image = Some(UintrState::default());
             }
-            let plan = race.and_then(|pick| self.race_plan(cpu, pick));
-            let mut race_result = Ok(());
+            let plan = race.and_then(|race| self.race_plan(cpu, race));
+            let mut race_result = Ok(None);
+            let scheme = self.module.scheme;
             let pending = &mut self.pending;
             let posted = &mut self.posted;
+            let kernel = &mut self.kernel;
             let mut racer = |hw: &mut Machine| {
-                if let Some((scpu, index)) = plan {
-                    race_result = post(hw, pending, posted, scpu, index);
+                if let Some(plan) = plan {
+                    race_result = race_post(hw, pending, posted, kernel, scheme, plan);
                 }
             };
             let image = if live {
@@ -640,7 +729,7 @@ impl World {
             let taken = self
                 .module
                 .exit_to_user(&mut self.hw, cpu, r, image, need, &mut racer)?;
-            race_result?;
+            let sent = race_result?;
             if taken != 0 {
                 trace!(
                     self,
@@ -649,11 +738,18 @@ impl World {
                 self.hw.counts.collected_pir += taken.count_ones() as usize;
                 self.collected(t, taken)?;
             }
-            if let Some((scpu, index)) = plan {
-                trace!(
+            match plan {
+                Some(RacePlan::Send { cpu: scpu, index }) => trace!(
                     self,
                     "    SENDUIPI {index} on cpu{scpu} races with exit_to_user"
-                );
+                ),
+                Some(RacePlan::Kernel { vector, .. }) => trace!(
+                    self,
+                    "    kernel post of user vector {vector} on another CPU races with \
+                     exit_to_user: {}",
+                    notification(sent)
+                ),
+                None => {}
             }
             if !replays && self.hw.cpus[cpu].irr.contains(&NOTIFICATION_VECTOR) {
                 trace!(self, "    exit_to_user: PIR not empty, self-IPI");
@@ -682,7 +778,10 @@ impl World {
         let user_task = |c: usize| self.current_user(c);
         let in_user = |c: usize| user_task(c).is_some_and(|t| self.tasks[t].user);
         let (sel, can): (u8, Box<dyn Fn(usize) -> bool + '_>) = match event {
-            Event::Schedule { cpu, .. } | Event::KernelFpu { cpu } => (cpu, Box::new(|_| true)),
+            Event::Schedule { cpu, .. }
+            | Event::KernelFpu { cpu }
+            | Event::KernelPost { cpu, .. } => (cpu, Box::new(|_| true)),
+            Event::KernelPostEnd { cpu } => (cpu, Box::new(|c| self.in_flight[c].is_some())),
             Event::Idle { cpu } => (cpu, Box::new(|c| self.current[c] != c)),
             Event::ReturnToUser { cpu, .. } => {
                 (cpu, Box::new(|c| user_task(c).is_some() && !in_user(c)))
@@ -704,7 +803,12 @@ impl World {
             | Event::Register { cpu }
             | Event::Unregister { cpu } => (cpu, Box::new(|c| user_task(c).is_some())),
         };
-        let cpus: Vec<usize> = (0..self.hw.cpus.len()).filter(|&c| can(c)).collect();
+        // A CPU in the middle of a kernel post does nothing else until it finishes.
+        let busy =
+            |c: usize| self.in_flight[c].is_some() && !matches!(event, Event::KernelPostEnd { .. });
+        let cpus: Vec<usize> = (0..self.hw.cpus.len())
+            .filter(|&c| can(c) && !busy(c))
+            .collect();
         cpus.get(usize::from(sel) % cpus.len().max(1)).copied()
     }
 
@@ -883,6 +987,8 @@ impl World {
             }
             Event::Send { target, .. } => self.send(cpu, target)?,
             Event::Interrupt { race, .. } => self.interrupt(cpu, race)?,
+            Event::KernelPost { target, split, .. } => self.kernel_post(cpu, target, split)?,
+            Event::KernelPostEnd { .. } => self.kernel_post_end(cpu)?,
             Event::Uiret { .. } => {
                 if self.current_user(cpu).is_some_and(|t| self.tasks[t].user) {
                     self.hw.uiret(cpu);
@@ -893,9 +999,111 @@ impl World {
         self.check_all()
     }
 
-    /// Picks the racing SENDUIPI of [`Event::ReturnToUser`] on `cpu`: a sender in user space on
-    /// another CPU, and an index of its UITT. Returns the sender's CPU and the index.
-    fn race_plan(&self, cpu: usize, pick: u8) -> Option<(usize, u64)> {
+    /// Picks the post that races with a step on `cpu`: for [`Race::Send`], a sender in user
+    /// space on another CPU and an index of its UITT; for [`Race::Kernel`], a receiver's vector,
+    /// posted by another CPU that is not in the middle of a kernel post of its own.
+    fn race_plan(&self, cpu: usize, race: Race) -> Option<RacePlan> {
+        match race {
+            Race::Send(pick) => self
+                .send_race(cpu, pick)
+                .map(|(cpu, index)| RacePlan::Send { cpu, index }),
+            Race::Kernel(pick) => {
+                let other =
+                    (0..self.hw.cpus.len()).any(|c| c != cpu && self.in_flight[c].is_none());
+                let (upid_addr, vector) = self.kernel_target(pick).filter(|_| other)?;
+                Some(RacePlan::Kernel { upid_addr, vector })
+            }
+        }
+    }
+
+    /// Picks the receiver and the user vector of a kernel post: `pick` selects among the live
+    /// receivers, then among their eight vectors. `None` when there is no receiver, or the vector
+    /// has a post pending: the kernel, like a sender, posts it again only after its delivery, so
+    /// that every delivery matches exactly one post.
+    fn kernel_target(&self, pick: u8) -> Option<(u64, u8)> {
+        let receivers: Vec<Receiver> = self
+            .tasks
+            .iter()
+            .filter(|t| t.alive)
+            .filter_map(|t| t.receiver)
+            .collect();
+        let r = receivers.get(usize::from(pick) % receivers.len().max(1))?;
+        let vector = (r.slot * 8 + usize::from(pick) / receivers.len() % 8) as u8;
+        (self.pending & 1 << vector == 0).then_some((r.upid_addr, vector))
+    }
+
+    /// A kernel post on `cpu` ([`Event::KernelPost`]).
+    fn kernel_post(&mut self, cpu: usize, target: u8, split: bool) -> Result<(), Violation> {
+        let Some((upid_addr, vector)) = self.kernel_target(target) else {
+            return Ok(());
+        };
+        let t = self.current[cpu];
+        let from_user = self.tasks[t].user;
+        let split = split && self.hw.cpus.len() > 1;
+        self.tasks[t].user = false;
+        let sent = kernel_post_begin(
+            &mut self.hw,
+            &mut self.pending,
+            &mut self.posted,
+            &mut self.kernel,
+            self.module.scheme,
+            upid_addr,
+            vector,
+        );
+        trace!(
+            self,
+            "  cpu{cpu}: kernel post of user vector {vector} ({}){}{}",
+            if from_user {
+                "interrupt from user space"
+            } else {
+                "kernel context"
+            },
+            if split { ", first half only" } else { "" },
+            match sent {
+                Some(_) => format!(": {}", notification(sent)),
+                None => String::new(),
+            }
+        );
+        self.in_flight[cpu] = Some(InFlight {
+            upid_addr,
+            vector,
+            from_user,
+        });
+        if split {
+            self.kernel.split += 1;
+            return Ok(());
+        }
+        self.kernel_post_end(cpu)
+    }
+
+    /// The end of the kernel post on `cpu`: the update of word 0 and the notification, then the
+    /// exit path if the post interrupted user space.
+    fn kernel_post_end(&mut self, cpu: usize) -> Result<(), Violation> {
+        let Some(p) = self.in_flight[cpu].take() else {
+            return Ok(());
+        };
+        let sent = kernel_post_end(
+            &mut self.hw,
+            &mut self.kernel,
+            self.module.scheme,
+            p.upid_addr,
+            p.vector,
+        );
+        trace!(
+            self,
+            "  cpu{cpu}: kernel post of user vector {} ends: {}",
+            p.vector,
+            notification(sent)
+        );
+        if p.from_user {
+            self.return_to_user(cpu, None)?;
+        }
+        Ok(())
+    }
+
+    /// Picks the racing SENDUIPI of [`Race::Send`] on `cpu`: a sender in user space on another
+    /// CPU, and an index of its UITT. Returns the sender's CPU and the index.
+    fn send_race(&self, cpu: usize, pick: u8) -> Option<(usize, u64)> {
         let senders: Vec<(usize, Sender)> = (0..self.hw.cpus.len())
             .filter(|&c| c != cpu)
             .filter_map(|c| {
@@ -976,28 +1184,37 @@ impl World {
         Ok(())
     }
 
-    /// `cpu` accepts its highest pending interrupt; `race` picks a SENDUIPI that runs in the
-    /// middle of notification processing.
-    fn interrupt(&mut self, cpu: usize, race: Option<u8>) -> Result<(), Violation> {
-        let plan = race.and_then(|pick| self.race_plan(cpu, pick));
-        let mut race_result = Ok(());
+    /// `cpu` accepts its highest pending interrupt; `race` picks a post that runs in the middle
+    /// of notification processing.
+    fn interrupt(&mut self, cpu: usize, race: Option<Race>) -> Result<(), Violation> {
+        let plan = race.and_then(|race| self.race_plan(cpu, race));
+        let mut race_result = Ok(None);
+        let scheme = self.module.scheme;
         let pending = &mut self.pending;
         let posted = &mut self.posted;
+        let kernel = &mut self.kernel;
         let mut racer = |hw: &mut Machine| {
-            if let Some((scpu, index)) = plan {
-                race_result = post(hw, pending, posted, scpu, index);
+            if let Some(plan) = plan {
+                race_result = race_post(hw, pending, posted, kernel, scheme, plan);
             }
         };
         let accepted = self.hw.accept_interrupt(cpu, &mut racer)?;
-        race_result?;
+        let sent = race_result?;
         match accepted {
             Accepted::Nothing => {}
             Accepted::Notification { moved } => {
-                if let Some((scpu, index)) = plan {
-                    trace!(
+                match plan {
+                    Some(RacePlan::Send { cpu: scpu, index }) => trace!(
                         self,
                         "  cpu{scpu}: SENDUIPI {index} between ON clear and PIR move"
-                    );
+                    ),
+                    Some(RacePlan::Kernel { vector, .. }) => trace!(
+                        self,
+                        "  kernel post of user vector {vector} on another CPU between ON clear \
+                         and PIR move: {}",
+                        notification(sent)
+                    ),
+                    None => {}
                 }
                 trace!(
                     self,
@@ -1092,7 +1309,15 @@ impl World {
                     .hw
                     .upid(r.upid_addr)
                     .map_or(0, |cell| cell.upid.pir.load(Ordering::SeqCst));
-                if pir != 0 && !c.irr.contains(&NOTIFICATION_VECTOR) {
+                // A kernel post between its PIR bit and its update of word 0 notifies, or finds a
+                // notification on its way, when it ends.
+                let in_flight = self
+                    .in_flight
+                    .iter()
+                    .flatten()
+                    .filter(|p| p.upid_addr == r.upid_addr)
+                    .fold(0, |bits, p| bits | 1 << p.vector);
+                if pir & !in_flight != 0 && !c.irr.contains(&NOTIFICATION_VECTOR) {
                     return Err(Violation(format!(
                         "receiver {name} runs on cpu{cpu} with PIR {pir:#x} posted and no \
                          notification on its way: the posts are stuck"
@@ -1146,6 +1371,9 @@ impl World {
     pub(crate) fn drain(&mut self) -> Result<(), Violation> {
         trace!(self, "drain:");
         let ncpu = self.hw.cpus.len();
+        for cpu in 0..ncpu {
+            self.kernel_post_end(cpu)?;
+        }
         for _round in 0..2 {
             for cpu in 0..ncpu {
                 for _ in 0..4 {
@@ -1210,4 +1438,72 @@ fn post(
         *posted += 1;
     }
     Ok(())
+}
+
+/// Runs the post `plan` picks inside a window of another CPU's step, with the ledger updated.
+/// Returns what a kernel post sent.
+fn race_post(
+    hw: &mut Machine,
+    pending: &mut u64,
+    posted: &mut usize,
+    kernel: &mut KernelPosts,
+    scheme: Scheme,
+    plan: RacePlan,
+) -> Result<Option<(u8, Option<usize>)>, Violation> {
+    match plan {
+        RacePlan::Send { cpu, index } => post(hw, pending, posted, cpu, index).map(|()| None),
+        RacePlan::Kernel { upid_addr, vector } => {
+            kernel.raced += 1;
+            let begun = kernel_post_begin(hw, pending, posted, kernel, scheme, upid_addr, vector);
+            let ended = kernel_post_end(hw, kernel, scheme, upid_addr, vector);
+            Ok(begun.or(ended))
+        }
+    }
+}
+
+/// The first half of a kernel post of user vector `vector` to the UPID at `upid_addr`, with the
+/// ledger updated; returns what it sent.
+fn kernel_post_begin(
+    hw: &mut Machine,
+    pending: &mut u64,
+    posted: &mut usize,
+    kernel: &mut KernelPosts,
+    scheme: Scheme,
+    upid_addr: u64,
+    vector: u8,
+) -> Option<(u8, Option<usize>)> {
+    let sent = module::kernel_post_begin(scheme, hw, upid_addr, vector);
+    if hw.upid(upid_addr).is_some_and(|cell| cell.owner.is_some()) {
+        *pending |= 1 << vector;
+        *posted += 1;
+        kernel.made += 1;
+    }
+    if sent.is_some() {
+        kernel.notified += 1;
+    }
+    sent
+}
+
+/// The second half of a kernel post, counted; returns what it sent.
+fn kernel_post_end(
+    hw: &mut Machine,
+    kernel: &mut KernelPosts,
+    scheme: Scheme,
+    upid_addr: u64,
+    vector: u8,
+) -> Option<(u8, Option<usize>)> {
+    let sent = module::kernel_post_end(scheme, hw, upid_addr, vector);
+    if sent.is_some() {
+        kernel.notified += 1;
+    }
+    sent
+}
+
+/// Describes what a kernel post sent, for traces.
+fn notification(sent: Option<(u8, Option<usize>)>) -> String {
+    match sent {
+        None => "no notification".into(),
+        Some((vector, Some(cpu))) => format!("vector {vector:#x} sent to cpu{cpu}"),
+        Some((vector, None)) => format!("vector {vector:#x} sent to no CPU"),
+    }
 }

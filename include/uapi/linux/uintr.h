@@ -89,6 +89,25 @@ struct uintr_wait_args {
 	__u32 reserved;		/* must be 0 */
 };
 
+/*
+ * UINTR_WATCH_FD: post a user vector whenever a file wakes its pollers.
+ * @vector_fd names the receiver and vector (the capability to send it);
+ * @source_fd is any pollable file (eventfd, timerfd, pipe, socket other
+ * than AF_UNIX, signalfd, pidfd, ...).  Each wake-up of the source that
+ * carries one of @events (EPOLLIN, EPOLLOUT, ...; EPOLLERR and EPOLLHUP
+ * always count) posts the vector once, from whatever context the wake-up
+ * runs in; so does attaching a source that is ready already.  The caller
+ * consumes the source itself (read the eventfd, the timerfd...).  Returns
+ * a close-on-exec handle fd; closing it detaches the watch.  EPOLLHUP of
+ * the source and the end of the receiver detach it too.
+ */
+struct uintr_watch_args {
+	__s32 source_fd;
+	__s32 vector_fd;
+	__u32 events;		/* EPOLL* bits, not 0 */
+	__u32 flags;		/* must be 0 */
+};
+
 #define UINTR_IOC_MAGIC		0xE7
 
 #define UINTR_REGISTER_HANDLER	_IOW(UINTR_IOC_MAGIC, 0x00, struct uintr_handler_args)
@@ -99,5 +118,6 @@ struct uintr_wait_args {
 #define UINTR_UNREGISTER_SENDER	_IO(UINTR_IOC_MAGIC, 0x04)
 #define UINTR_REGISTER_SELF	_IOW(UINTR_IOC_MAGIC, 0x05, struct uintr_self_args)
 #define UINTR_WAIT		_IOW(UINTR_IOC_MAGIC, 0x06, struct uintr_wait_args)
+#define UINTR_WATCH_FD		_IOW(UINTR_IOC_MAGIC, 0x07, struct uintr_watch_args)
 
 #endif /* _UAPI_LINUX_UINTR_H */

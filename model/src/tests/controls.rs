@@ -197,3 +197,94 @@ fn naive_scheme_keeps_uinv_armed_through_exec() {
     println!("naive scheme through exec\n{}", cx.report());
     assert!(cx.violation.contains("a freed UPID"), "{}", cx.violation);
 }
+
+/// A kernel post that sets the PIR bit and nothing else, as the module's first `Receiver::post`
+/// did, is caught: a receiver running in user space on another CPU keeps the post in PIR with no
+/// notification on its way, a lost wake-up.
+#[test]
+fn kernel_post_without_notification_is_caught() {
+    let cx = counterexample(
+        "kernel post without notification",
+        Scheme::PostPirOnly,
+        KernelBugs::default(),
+    );
+    assert!(cx.violation.contains("stuck"), "{}", cx.violation);
+}
+
+/// A kernel post whose notification carries the posted user vector instead of NV is caught. The
+/// shortest schedule posts from an interrupt on the receiver's own CPU: the exit path replays the
+/// post, but the user vector arrives through the IDT, where nothing sends it. A receiver running
+/// in user space on another CPU keeps the post in PIR.
+#[test]
+fn kernel_post_notifying_the_user_vector_is_caught() {
+    let cx = counterexample(
+        "kernel post notifying the user vector",
+        Scheme::PostUserVector,
+        KernelBugs::default(),
+    );
+    assert!(
+        cx.violation.contains("stuck") || cx.violation.contains("unexpected interrupt vector"),
+        "{}",
+        cx.violation
+    );
+    // With the receiver on another CPU than the post's, the post itself is stuck.
+    let config = Config {
+        cpus: 2,
+        x2apic: true,
+        tasks: vec![Role::Receiver],
+    };
+    let events = vec![
+        Event::Schedule { cpu: 0, task: 0 },
+        Event::ReturnToUser { cpu: 0, race: None },
+        Event::KernelPost {
+            cpu: 1,
+            target: 0,
+            split: false,
+        },
+    ];
+    let cx = replay(
+        config,
+        events,
+        Scheme::PostUserVector,
+        KernelBugs::default(),
+    );
+    println!(
+        "kernel post notifying the user vector, from another CPU\n{}",
+        cx.report()
+    );
+    assert!(cx.violation.contains("stuck"), "{}", cx.violation);
+}
+
+/// A kernel post that reads an xAPIC NDST as an x2APIC ID is caught: the notification goes to
+/// no CPU, and the post stays in PIR.
+#[test]
+fn kernel_post_reading_xapic_ndst_as_x2apic_is_caught() {
+    let cx = counterexample(
+        "kernel post reading an xAPIC NDST as x2APIC",
+        Scheme::PostNdstAsX2apic,
+        KernelBugs::default(),
+    );
+    assert!(cx.violation.contains("stuck"), "{}", cx.violation);
+    assert!(!cx.config.x2apic, "{}", cx.report());
+}
+
+/// A kernel post that updates word 0 and notifies before it sets the PIR bit is caught, through
+/// a post split in two events: in between, the receiver returns to user space and reads PIR
+/// empty (or takes the notification with PIR empty), and the bit set afterwards waits with no
+/// notification on its way.
+#[test]
+fn kernel_post_setting_pir_last_is_caught() {
+    let cx = counterexample(
+        "kernel post setting PIR last",
+        Scheme::PostPirLast,
+        KernelBugs::default(),
+    );
+    assert!(cx.violation.contains("stuck"), "{}", cx.violation);
+    assert!(
+        cx.events
+            .iter()
+            .any(|e| matches!(e, Event::KernelPost { split: true, .. })),
+        "{}",
+        cx.report()
+    );
+}

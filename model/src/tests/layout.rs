@@ -3,7 +3,10 @@
 //! `hw` and `logic` against the SDM restatement in `sdm`, value by value.
 //!
 //! The compile-time asserts in `hw` pin sizes and offsets; these tests pin the bit fields, the
-//! argument checks and the single-step behaviour of the UINV state machine.
+//! argument checks and the single-step behaviour of the UINV state machine, and check that a
+//! kernel post leaves a UPID and the local APICs as SENDUIPI does.
+
+use std::sync::atomic::Ordering;
 
 use proptest::prelude::*;
 
@@ -14,6 +17,7 @@ use crate::hw::{
     xstate::UintrState,
 };
 use crate::logic::{fpu::CpuMisc, image, uitt, upid, Invalid};
+use crate::module::Scheme;
 use crate::sdm::{self, Machine};
 use crate::world::USER_LIMIT;
 
@@ -189,5 +193,102 @@ proptest! {
         let r = upid::renotify(raw);
         prop_assert_eq!(r & sdm::UPID_ON, 0);
         prop_assert_eq!(r | sdm::UPID_ON, raw | sdm::UPID_ON);
+    }
+}
+
+/// Returns a machine with a UPID holding word 0 `status`, and a UITT on cpu0 whose entry 0 posts
+/// user vector `uv` to it; returns the UPID's address too.
+fn one_upid(x2apic: bool, status: u64, uv: u8) -> (Machine, u64) {
+    let mut hw = Machine::new(3, x2apic);
+    let addr = hw.alloc_upid(status, 0);
+    hw.uitts
+        .push(vec![uitt::entry(uv, addr).expect("valid entry")]);
+    hw.cpus[0].tt = sdm::UITT_BASE + sdm::TT_VALID;
+    (hw, addr)
+}
+
+/// Returns word 0, PIR and every CPU's requested vectors.
+fn upid_and_irrs(hw: &Machine, addr: u64) -> (u64, u64, Vec<Vec<u8>>) {
+    let cell = hw.upid(addr).expect("a UPID");
+    (
+        cell.upid.status.load(Ordering::SeqCst),
+        cell.upid.pir.load(Ordering::SeqCst),
+        hw.cpus
+            .iter()
+            .map(|c| c.irr.iter().copied().collect())
+            .collect(),
+    )
+}
+
+proptest! {
+    /// A kernel post (`upid::post` in the compare-exchange, then the notification
+    /// `upid::post_notifies` asks for, sent as `uintr_notify()` decodes NDST) leaves the UPID and
+    /// the local APICs as SENDUIPI does, in both APIC modes.
+    #[test]
+    fn kernel_post_matches_senduipi(
+        x2apic in any::<bool>(),
+        cpu in 0usize..3,
+        on in any::<bool>(),
+        sn in any::<bool>(),
+        nv in any::<u8>(),
+        uv in 0u8..64,
+        pir in any::<u64>(),
+    ) {
+        let status = UpidStatus::ZERO
+            .with_nv(nv)
+            .with_ndst(crate::module::ndst(&Machine::new(3, x2apic), cpu))
+            .with_on(on)
+            .with_sn(sn)
+            .raw();
+        let (mut by_sdm, addr) = one_upid(x2apic, status, uv);
+        let (mut by_module, _) = one_upid(x2apic, status, uv);
+        for hw in [&by_sdm, &by_module] {
+            hw.upid(addr).expect("a UPID").upid.pir.store(pir, Ordering::SeqCst);
+        }
+        let (_, _, target) = by_sdm.senduipi(0, 0).expect("a valid post");
+        let begun = crate::module::kernel_post_begin(Scheme::Real, &mut by_module, addr, uv);
+        prop_assert_eq!(begun, None);
+        let sent = crate::module::kernel_post_end(Scheme::Real, &mut by_module, addr, uv);
+        prop_assert_eq!(upid_and_irrs(&by_module, addr), upid_and_irrs(&by_sdm, addr));
+        prop_assert_eq!(sent.map(|(_, cpu)| cpu), target.map(Some));
+        prop_assert_eq!(sent.map(|(vector, _)| vector), target.map(|_| nv));
+        prop_assert_eq!(target.is_some(), !on && !sn);
+    }
+
+    /// `CpuMisc::from_msr` tracks the MSR it was read from: armed exactly when UINV is, and the
+    /// disarming write keeps everything else.
+    #[test]
+    fn cpu_misc_from_msr_tracks_the_msr(raw in any::<u64>()) {
+        let mut cpu = CpuMisc::from_msr(raw);
+        prop_assert_eq!(cpu.armed(), sdm::misc_uinv(raw) != 0);
+        let write = cpu.disarm();
+        prop_assert_eq!(write.is_some(), sdm::misc_uinv(raw) != 0);
+        if let Some(w) = write {
+            prop_assert_eq!(w.msr, sdm::MSR_MISC);
+            prop_assert_eq!(w.value, raw & !sdm::MISC_MSR_RESERVED & !(0xff << 32));
+        }
+        prop_assert!(!cpu.armed());
+    }
+}
+
+/// A post through a UITT entry that names the sink sets a PIR bit and notifies nobody, by
+/// SENDUIPI and by the kernel alike.
+#[test]
+fn posts_to_the_sink_notify_nobody() {
+    for x2apic in [false, true] {
+        let (mut hw, addr) = one_upid(x2apic, upid::SINK, 5);
+        hw.senduipi(0, 0).expect("a valid post");
+        assert_eq!(
+            crate::module::kernel_post_begin(Scheme::Real, &mut hw, addr, 6),
+            None
+        );
+        assert_eq!(
+            crate::module::kernel_post_end(Scheme::Real, &mut hw, addr, 6),
+            None
+        );
+        assert_eq!(
+            upid_and_irrs(&hw, addr),
+            (upid::SINK, 0x60, vec![vec![]; 3])
+        );
     }
 }
