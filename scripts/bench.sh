@@ -75,7 +75,7 @@ fi
 cp "$kdir/arch/x86/boot/bzImage" "$work/bzImage"
 cp "$kdir/.config" "$work/kernel.config"
 bzimage=$work/bzImage
-initrd=$work/initramfs.cpio.gz
+initrd=$work/initramfs.cpio.zst
 "$UINTR_TOP/scripts/build-initramfs.sh" --module "$module" "$initrd"
 exec 9>&-
 

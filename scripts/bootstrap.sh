@@ -14,7 +14,7 @@ SYSTEM_PACKAGES=(
 	build-essential libelf-dev libssl-dev flex bison bc cpio kmod xz-utils
 	dpkg-dev git python3 busybox-static qemu-system-x86
 	xorriso isolinux syslinux syslinux-common bochsbios vgabios
-	python3-matplotlib
+	python3-matplotlib pkgconf zstd
 )
 BINDGEN_VERSION=0.71.1
 # The kernel's minimum Rust version for the pinned series.

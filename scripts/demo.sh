@@ -11,12 +11,12 @@ set -euo pipefail
 "$UINTR_TOP/scripts/bootstrap.sh"
 "$UINTR_TOP/scripts/build-kernel.sh"
 "$UINTR_TOP/scripts/build-module.sh"
-"$UINTR_TOP/scripts/build-initramfs.sh" "$UINTR_CACHE/initramfs.cpio.gz"
+"$UINTR_TOP/scripts/build-initramfs.sh" "$UINTR_CACHE/initramfs.cpio.zst"
 mkdir -p "$UINTR_CACHE/results"
 logf=$UINTR_CACHE/results/demo.log
 log "booting the emulated Sapphire Rapids (2 CPUs); serial log: $logf"
 "$UINTR_TOP/scripts/run-bochs.sh" --kernel "$KOUT/arch/x86/boot/bzImage" \
-	--initrd "$UINTR_CACHE/initramfs.cpio.gz" --cpus 2 \
+	--initrd "$UINTR_CACHE/initramfs.cpio.zst" --cpus 2 \
 	--append "uintr_guest=demo" --log "$logf" --timeout 300 > /dev/null || true
 echo
 grep -E '^(uintr-guest: mode|receiver:|sender:|demo:)' "$logf" | tr -d '\r'

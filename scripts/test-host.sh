@@ -92,6 +92,72 @@ rc=0
 result "shared code builds from a plain crate root with the kernel's lints ($(basename "$compiler"))" $rc
 [ $rc -eq 0 ] || head -60 "$work/root.log"
 
+# libuintr as a user gets it: installed under a prefix, found with
+# pkg-config, linked into a program that runs here (no user interrupts:
+# every call must fail with an errno, nothing may abort).
+rc=0
+{
+	make -s -C "$UINTR_TOP/lib" OUTPUT="$work/lib" PREFIX="$work/prefix" install &&
+	cat > "$work/libuser.c" <<'CPROG'
+#include <errno.h>
+#include <stdio.h>
+#include <uintr.h>
+
+int main(void)
+{
+	if (uintr_register_receiver(NULL, 0) == 0 || errno == 0)
+		return 1;
+	if (uintr_set_handler(64, NULL) == 0 || errno != EINVAL)
+		return 2;
+	return 0;
+}
+CPROG
+	PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" &&
+	export PKG_CONFIG_PATH &&
+	gcc -Wall -Werror -o "$work/libuser" "$work/libuser.c" \
+		$(pkg-config --cflags --libs uintr) &&
+	"$work/libuser"
+} > "$work/lib.log" 2>&1 || rc=$?
+result "libuintr: make install, pkg-config, link and run a program" $rc
+[ $rc -eq 0 ] || tail -40 "$work/lib.log"
+
+# The man pages: each renders without a warning, and their ERRORS
+# sections say what Documentation/uapi.md says.
+rc=0
+for page in "$UINTR_TOP"/man/man*/*; do
+	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null |
+		sed "s|^|${page##*/}: |"
+done > "$work/man.log" 2>&1
+[ -s "$work/man.log" ] && rc=1
+python3 "$UINTR_TOP/scripts/check-man.py" "$UINTR_TOP" >> "$work/man.log" 2>&1 || rc=$?
+result "man pages render cleanly and match uapi.md's errors" $rc
+[ $rc -eq 0 ] || head -40 "$work/man.log"
+
+# The uintr crate: clippy clean, its unit and doc tests (no user
+# interrupts here; tests/ in the emulated machine run the rest).
+rc=0
+(cd "$UINTR_TOP/crates/uintr" &&
+	CARGO_TARGET_DIR="$UINTR_CACHE/crate-target" cargo clippy -q --locked --all-targets -- -D warnings) \
+	> "$work/crate.log" 2>&1 || rc=$?
+result "uintr crate: clippy -D warnings" $rc
+[ $rc -eq 0 ] || head -40 "$work/crate.log"
+rc=0
+(cd "$UINTR_TOP/crates/uintr" && cargo fmt --check) > "$work/crate.log" 2>&1 || rc=$?
+result "uintr crate: rustfmt" $rc
+[ $rc -eq 0 ] || head -40 "$work/crate.log"
+rc=0
+(cd "$UINTR_TOP/crates/uintr" &&
+	CARGO_TARGET_DIR="$UINTR_CACHE/crate-target" cargo test --locked) > "$work/crate.log" 2>&1 || rc=$?
+tests=0
+while read -r status name; do
+	tests=$((tests + 1))
+	result "uintr crate: $name" "$([ "$status" = ok ] && echo 0 || echo 1)"
+done < <(sed -n 's/^test \(.*\) \.\.\. \(ok\|FAILED\)$/\2 \1/p' "$work/crate.log")
+if [ $rc -ne 0 ] || [ $tests -eq 0 ]; then
+	[ $tests -ne 0 ] || result "uintr crate: cargo test runs" 1
+	tail -40 "$work/crate.log"
+fi
+
 # The model's tests, one TAP line each.
 rc=0
 (cd "$UINTR_TOP/model" &&

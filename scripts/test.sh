@@ -48,7 +48,7 @@ guest()
 	local name=$1 runner=$2 variant=$3 cpus=$4 append=$5 timeout=$6 kout rc=0
 	kout=$(set_variant "$variant" && echo "$KOUT")
 	"$UINTR_TOP/scripts/$runner" --kernel "$kout/arch/x86/boot/bzImage" \
-		--initrd "$UINTR_CACHE/initramfs-$variant.cpio.gz" --cpus "$cpus" \
+		--initrd "$UINTR_CACHE/initramfs-$variant.cpio.zst" --cpus "$cpus" \
 		--append "$append" --timeout "$timeout" --log "$results/$name.log" || rc=$?
 	[ $rc -eq 0 ] || echo "$name: runner exited with $rc" >&2
 	"$UINTR_TOP/scripts/check-log.sh" "$results/$name.log" "$name"
@@ -61,7 +61,7 @@ build()
 	"$UINTR_TOP/scripts/build-kernel.sh" --variant "$variant" &&
 	"$UINTR_TOP/scripts/build-module.sh" --variant "$variant" &&
 	"$UINTR_TOP/scripts/build-initramfs.sh" --module "$module" \
-		"$UINTR_CACHE/initramfs-$variant.cpio.gz" &&
+		"$UINTR_CACHE/initramfs-$variant.cpio.zst" &&
 	echo "$name: 1 passed, 0 failed, 0 skipped"
 }
 

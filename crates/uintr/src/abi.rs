@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+//! The ioctl ABI of `/dev/uintr`, mirrored from `include/uapi/linux/uintr.h`.
+
+/// Number of user vectors (0..63).
+pub const MAX_VECTORS: u32 = 64;
+/// Entries of a process's target table.
+pub const MAX_UITT_ENTRIES: u32 = 256;
+
+pub(crate) const HANDLER_ALT_STACK: u32 = 1 << 0;
+pub(crate) const VECTOR_FD_POLL: u32 = 1 << 0;
+pub(crate) const WAIT_TIMEOUT: u32 = 1 << 0;
+
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct HandlerArgs {
+    pub(crate) handler: u64,
+    pub(crate) stack: u64,
+    pub(crate) flags: u32,
+    pub(crate) reserved: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct VectorArgs {
+    pub(crate) vector: u32,
+    pub(crate) flags: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct SenderArgs {
+    pub(crate) fd: i32,
+    pub(crate) flags: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct SelfArgs {
+    pub(crate) vector: u32,
+    pub(crate) flags: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct WaitArgs {
+    pub(crate) timeout_ns: i64,
+    pub(crate) flags: u32,
+    pub(crate) reserved: u32,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct WatchArgs {
+    pub(crate) source_fd: i32,
+    pub(crate) vector_fd: i32,
+    pub(crate) events: u32,
+    pub(crate) flags: u32,
+}
+
+const MAGIC: u64 = 0xe7;
+
+/// `_IO(MAGIC, nr)`.
+const fn io(nr: u64) -> u64 {
+    (MAGIC << 8) | nr
+}
+
+/// `_IOW(MAGIC, nr, size)`.
+const fn iow(nr: u64, size: usize) -> u64 {
+    (1 << 30) | ((size as u64) << 16) | (MAGIC << 8) | nr
+}
+
+pub(crate) const REGISTER_HANDLER: u64 = iow(0x00, core::mem::size_of::<HandlerArgs>());
+pub(crate) const UNREGISTER_HANDLER: u64 = io(0x01);
+pub(crate) const CREATE_VECTOR_FD: u64 = iow(0x02, core::mem::size_of::<VectorArgs>());
+pub(crate) const REGISTER_SENDER: u64 = iow(0x03, core::mem::size_of::<SenderArgs>());
+pub(crate) const UNREGISTER_SENDER: u64 = io(0x04);
+pub(crate) const REGISTER_SELF: u64 = iow(0x05, core::mem::size_of::<SelfArgs>());
+pub(crate) const WAIT: u64 = iow(0x06, core::mem::size_of::<WaitArgs>());
+pub(crate) const WATCH_FD: u64 = iow(0x07, core::mem::size_of::<WatchArgs>());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn structs_have_the_c_layout() {
+        assert_eq!(size_of::<HandlerArgs>(), 24);
+        assert_eq!(offset_of!(HandlerArgs, stack), 8);
+        assert_eq!(offset_of!(HandlerArgs, flags), 16);
+        assert_eq!(offset_of!(HandlerArgs, reserved), 20);
+        assert_eq!(size_of::<VectorArgs>(), 8);
+        assert_eq!(size_of::<SenderArgs>(), 8);
+        assert_eq!(size_of::<SelfArgs>(), 8);
+        assert_eq!(size_of::<WaitArgs>(), 16);
+        assert_eq!(offset_of!(WaitArgs, flags), 8);
+        assert_eq!(size_of::<WatchArgs>(), 16);
+        assert_eq!(offset_of!(WatchArgs, events), 8);
+    }
+
+    #[test]
+    fn ioctl_numbers_are_those_of_the_header() {
+        // As the C preprocessor computes them from linux/uintr.h.
+        assert_eq!(REGISTER_HANDLER, 0x4018_e700);
+        assert_eq!(UNREGISTER_HANDLER, 0xe701);
+        assert_eq!(CREATE_VECTOR_FD, 0x4008_e702);
+        assert_eq!(REGISTER_SENDER, 0x4008_e703);
+        assert_eq!(UNREGISTER_SENDER, 0xe704);
+        assert_eq!(REGISTER_SELF, 0x4008_e705);
+        assert_eq!(WAIT, 0x4010_e706);
+        assert_eq!(WATCH_FD, 0x4010_e707);
+    }
+}
