@@ -158,6 +158,18 @@ if [ $rc -ne 0 ] || [ $tests -eq 0 ]; then
 	tail -40 "$work/crate.log"
 fi
 
+# Every C and Rust example in README.md, Documentation/ and the man pages
+# builds as a complete program; excerpts match the source they quote.
+rc=0
+{
+	make -s -C "$UINTR_TOP/lib" OUTPUT="$work/exlib" &&
+	(cd "$UINTR_TOP/crates/uintr" && CARGO_TARGET_DIR="$UINTR_CACHE/crate-target" cargo build -q --locked) &&
+	python3 "$UINTR_TOP/scripts/check-examples.py" "$UINTR_TOP" "$work/exlib/libuintr.a" \
+		"$UINTR_CACHE/crate-target/debug/libuintr.rlib" "$UINTR_CACHE/crate-target/debug/deps"
+} > "$work/examples.log" 2>&1 || rc=$?
+result "examples in README.md, Documentation/ and man pages build ($(sed -n 's/ examples checked//p' "$work/examples.log") blocks)" $rc
+[ $rc -eq 0 ] || tail -40 "$work/examples.log"
+
 # The model's tests, one TAP line each.
 rc=0
 (cd "$UINTR_TOP/model" &&

@@ -26,13 +26,14 @@
  * there, so resuming the task later returns through the handler and UIRET.
  *
  * Output: one line per run with short-task latency p50/p99, long-task p50,
- * the number of preemptions and ticks, and the overhead per preemption:
- * the time between dispatching tasks and getting back to the scheduler,
- * summed over the run, less the same sum without preemption ("none", run
- * first on the same arrivals), divided by the preemptions.  It counts
- * every tick's cost (delivery, handler, the switch out and back), also of
- * ticks that preempt nothing.  Times are in microseconds of the TSC,
- * calibrated against CLOCK_MONOTONIC.
+ * the number of preemptions and ticks, and what a preemption costs the
+ * task: in_us from its last loop iteration to the handler's decision
+ * (delivery, the kernel's part for timers and signals, state saving, for
+ * utimer the ack), out_us from getting the CPU back to the next loop
+ * iteration (restore and UIRET, or sigreturn).  busy_ratio is the time in
+ * tasks against run to completion ("none", run first on the same
+ * arrivals).  Times are in microseconds of the TSC, calibrated against
+ * CLOCK_MONOTONIC.
  *
  *   uintr_sched [--preempt MODE]... [--quantum US]... [--tasks N]
  *               [--load PERCENT] [--short US] [--long US] [--check]
@@ -84,6 +85,8 @@ static volatile uint64_t preemptions, ticks;
 static enum mode run_mode;
 static struct uintr_timer utimer;
 
+/* Whether a second CPU runs the timer thread (uipi) or a spinner. */
+static bool two_cpus;
 static double tsc_per_us;
 static double iters_per_us;
 /* Service times (see the top of the file for the defaults). */
@@ -98,10 +101,27 @@ static uint64_t now(void)
 	return __rdtsc();
 }
 
+/*
+ * The TSC at the running task's latest loop iteration, and when preempt()
+ * got the CPU back: what a tick costs the task on the way in (delivery,
+ * state saving, the handler up to the switch) and on the way out (back
+ * through the handler and UIRET or sigreturn) is measured from them.
+ */
+static volatile uint64_t progress, resumed_at;
+static uint64_t cost_in, cost_out, cost_samples;
+
 static void burn(uint64_t iters)
 {
-	for (uint64_t i = 0; i < iters; i++)
-		__asm__ __volatile__("" : : : "memory");
+	for (uint64_t i = 0; i < iters; i++) {
+		uint64_t back = resumed_at, t = now();
+
+		/* A tick between the two reads leaves back 0 or older. */
+		if (back && t > back) {
+			cost_out += t - back;
+			resumed_at = 0;
+		}
+		progress = t;
+	}
 }
 
 /* TSC ticks and loop iterations per microsecond. */
@@ -129,15 +149,19 @@ static void calibrate(void)
 static void preempt(void)
 {
 	struct task *t = current;
+	uint64_t entered = now();
 
 	ticks++;
-	if (in_sched || !t || now() - slice_start < quantum_tsc / 2)
+	if (in_sched || !t || entered - slice_start < quantum_tsc / 2)
 		return;
 	preemptions++;
+	cost_in += entered - progress;
+	cost_samples++;
 	in_sched = 1;
 	sched_switch(&t->sp, sched_sp);
 	/* Resumed. */
 	in_sched = 0;
+	resumed_at = now();
 }
 
 static void uintr_tick(unsigned int vector, struct uintr_frame *frame)
@@ -274,6 +298,8 @@ struct result {
 	uint64_t busy;		/* TSC between dispatching a task and getting back */
 	uint64_t elapsed;	/* TSC not spent idle */
 	uint64_t preemptions, ticks;
+	/* Mean cost per preemption on the way in and out, us. */
+	double in_us, out_us;
 	size_t tasks;
 };
 
@@ -305,6 +331,8 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	run_mode = mode;
 	quantum_tsc = (uint64_t)(quantum_us * tsc_per_us);
 	preemptions = ticks = 0;
+	cost_in = cost_out = cost_samples = 0;
+	resumed_at = 0;
 	in_sched = 1;
 	if (mode == UIPI || mode == UTIMER) {
 		if (uintr_set_handler(TICK_VECTOR, uintr_tick) ||
@@ -316,7 +344,7 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	}
 	if (mode == UIPI)
 		tt.vfd = vfd;
-	if (spawn(&tt))
+	if (two_cpus && spawn(&tt))
 		return -EAGAIN;
 	if (mode == SIGNAL) {
 		struct sigaction sa = { .sa_handler = signal_tick,
@@ -333,7 +361,8 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	    uintr_timer_start(&utimer, vfd, quantum_us * 1000ULL, quantum_us * 1000ULL, 0)) {
 		rc = -errno;
 		tt.stop = 1;
-		pthread_join(tt.thread, NULL);
+		if (two_cpus)
+			pthread_join(tt.thread, NULL);
 		return rc;
 	}
 
@@ -397,7 +426,8 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 		signal(SIGALRM, SIG_IGN);
 	}
 	tt.stop = 1;
-	pthread_join(tt.thread, NULL);
+	if (two_cpus)
+		pthread_join(tt.thread, NULL);
 	if (tt.rc)
 		rc = -tt.rc;
 	if (mode == UTIMER)
@@ -414,6 +444,8 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	r->busy = in_tasks;
 	r->elapsed = end - start - idle;
 	r->preemptions = preemptions;
+	r->in_us = cost_samples ? cost_in / tsc_per_us / cost_samples : 0;
+	r->out_us = cost_samples ? cost_out / tsc_per_us / cost_samples : 0;
 	r->ticks = ticks;
 	r->tasks = n;
 	free(tasks);
@@ -496,7 +528,8 @@ int main(int argc, char **argv)
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
 	sched_setaffinity(0, sizeof(set), &set);
-	{
+	two_cpus = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+	if (two_cpus) {
 		struct timer_thread spin = { .cpu = 1, .vfd = -1 };
 
 		/* Calibrated with the second CPU busy, as every run is. */
@@ -505,6 +538,8 @@ int main(int argc, char **argv)
 		calibrate();
 		spin.stop = 1;
 		pthread_join(spin.thread, NULL);
+	} else {
+		calibrate();
 	}
 	printf("sched: tsc_per_us=%.1f tasks=%zu load=%u%% short_us=%u long_us=%u long_permille=%d\n",
 	       tsc_per_us, n, load, short_us, long_us, LONG_PERMILLE);
@@ -515,11 +550,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("sched: mode=none quantum_us=0 tasks=%zu short_p50_us=%.1f short_p99_us=%.1f "
-	       "long_p50_us=%.1f preemptions=0 ticks=0 overhead_us_per_preemption=0\n",
+	       "long_p50_us=%.1f preemptions=0 ticks=0 in_us=0 out_us=0 busy_ratio=1\n",
 	       base.tasks, base.short_p50, base.short_p99, base.long_p50);
 	for (int m = UIPI; m < MODES; m++) {
 		if (!want[m])
 			continue;
+		if (m == UIPI && !two_cpus) {
+			printf("sched: mode=uipi skipped: the timer thread needs a second CPU\n");
+			continue;
+		}
 		for (unsigned int q = 0; q < nq; q++) {
 			struct result r;
 
@@ -537,11 +576,10 @@ int main(int argc, char **argv)
 			}
 			printf("sched: mode=%s quantum_us=%u tasks=%zu short_p50_us=%.1f "
 			       "short_p99_us=%.1f long_p50_us=%.1f preemptions=%lu ticks=%lu "
-			       "overhead_us_per_preemption=%.2f\n",
+			       "in_us=%.1f out_us=%.1f busy_ratio=%.3f\n",
 			       mode_name[m], quanta[q], r.tasks, r.short_p50, r.short_p99,
 			       r.long_p50, (unsigned long)r.preemptions, (unsigned long)r.ticks,
-			       r.preemptions ? ((double)r.busy - (double)base.busy) /
-					       r.preemptions / tsc_per_us : 0.0);
+			       r.in_us, r.out_us, (double)r.busy / (double)base.busy);
 			/*
 			 * --check: every source preempts; SENDUIPI, the cheapest,
 			 * also shortens the short tasks' median latency.
