@@ -28,11 +28,15 @@ void uintr_dispatch(unsigned int vector, struct uintr_frame *frame) HIDDEN;
 static uintr_handler_fn handlers[UINTR_MAX_VECTORS];
 static uintr_handler_fn default_handler;
 static int device = -1;
+/* Whether the calling thread registered through the library. */
+static __thread int receiving;
 
 /* AMX tile configuration and data: not saved (see uintr.h). */
 #define XFEATURE_MASK_AMX	((1ULL << 17) | (1ULL << 18))
 /* The legacy area and the XSAVE header. */
 #define XSAVE_BASE_SIZE		576
+/* What an alternate stack must hold beyond one delivery, for the handler. */
+#define UINTR_ALT_STACK_SLACK	8192
 
 void uintr_dispatch(unsigned int vector, struct uintr_frame *frame)
 {
@@ -42,8 +46,13 @@ void uintr_dispatch(unsigned int vector, struct uintr_frame *frame)
 		fn = __atomic_load_n(&handlers[vector], __ATOMIC_ACQUIRE);
 	if (!fn)
 		fn = __atomic_load_n(&default_handler, __ATOMIC_ACQUIRE);
-	if (fn)
+	if (fn) {
+		/* The interrupted code may be between a call and its errno check. */
+		int saved = errno;
+
 		fn(vector, frame);
+		errno = saved;
+	}
 }
 
 int uintr_set_handler(unsigned int vector, uintr_handler_fn fn)
@@ -95,8 +104,11 @@ size_t uintr_frame_size(void)
 {
 	uint64_t size = __atomic_load_n(&uintr_xsave_size, __ATOMIC_ACQUIRE);
 
-	/* Ten registers, the area, its alignment, the CPU's four words. */
-	return size ? size + 80 + 64 + 32 : 0;
+	/*
+	 * Ten registers, the area and its alignment, the CPU's four words and
+	 * its own alignment, the return address into the entry.
+	 */
+	return size ? size + 80 + 64 + 32 + 16 + 8 : 0;
 }
 
 int uintr_device(void)
@@ -129,22 +141,33 @@ int uintr_register_receiver(void *stack, size_t size)
 {
 	struct uintr_handler_args args = { .handler = (uintptr_t)uintr_entry };
 
+	if (xsave_init())
+		return -1;
 	if (stack) {
-		if (size < 64) {
+		if (size < uintr_frame_size() + UINTR_ALT_STACK_SLACK) {
 			errno = EINVAL;
 			return -1;
 		}
 		args.stack = ((uintptr_t)stack + size) & ~(uintptr_t)15;
 		args.flags = UINTR_HANDLER_ALT_STACK;
 	}
-	if (xsave_init())
+	if (dev_ioctl(UINTR_REGISTER_HANDLER, (uintptr_t)&args) < 0)
 		return -1;
-	return dev_ioctl(UINTR_REGISTER_HANDLER, (uintptr_t)&args) < 0 ? -1 : 0;
+	/* UIF outlives a receiver: a new one starts blocked whatever it was. */
+	__asm__ __volatile__("clui" : : : "memory");
+	receiving = 1;
+	return 0;
 }
 
 int uintr_unregister_receiver(void)
 {
-	return dev_ioctl(UINTR_UNREGISTER_HANDLER, 0) < 0 ? -1 : 0;
+	/* CLUI raises #UD where the kernel did not enable user interrupts. */
+	if (receiving)
+		__asm__ __volatile__("clui" : : : "memory");
+	if (dev_ioctl(UINTR_UNREGISTER_HANDLER, 0) < 0)
+		return -1;
+	receiving = 0;
+	return 0;
 }
 
 int uintr_vector_fd(unsigned int vector, unsigned int flags)
@@ -228,9 +251,12 @@ int uintr_timer_start(struct uintr_timer *t, int vector_fd, uint64_t initial_ns,
 		errno = EINVAL;
 		return -1;
 	}
+	t->watch_fd = -1;
 	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (t->timer_fd < 0)
+	if (t->timer_fd < 0) {
+		t->timer_fd = -1;
 		return -1;
+	}
 	t->watch_fd = uintr_watch_fd(t->timer_fd, vector_fd, EPOLLIN);
 	if (t->watch_fd < 0)
 		goto fail;

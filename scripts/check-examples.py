@@ -4,9 +4,9 @@
 is a complete program that compiles and links: C against the uapi header
 and libuintr (gcc -muintr -pthread, warnings are errors), Rust against the
 uintr crate.  A block fenced as "c excerpt PATH" or "rust excerpt PATH"
-quotes the project's own source instead: each of its lines must be a line
-of PATH (a file, or every file under a directory; in patches, an added
-line).  Prints one line per problem; exits non-zero if there is any.
+quotes the project's own source instead: each of its paragraphs must be
+a run of consecutive lines of one file under PATH (a file or a directory;
+in a patch, of its added lines).  Prints one line per problem; exits non-zero if there is any.
 
 Usage: check-examples.py TOP LIBUINTR_A UINTR_RLIB RUST_DEPS_DIR
 """
@@ -38,17 +38,20 @@ for page in sorted((top / "man").glob("man*/*")):
         blocks.append((f"{page.relative_to(top)}:{line}", "c", [], code))
 
 
-def source_lines(path):
+def source_texts(path):
+    """Each file under PATH as a list of lines (a patch: its added lines)."""
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    lines = set()
     for f in files:
-        for line in f.read_text(errors="replace").splitlines():
-            if f.suffix == ".patch":
-                if line.startswith("+") and not line.startswith("+++"):
-                    lines.add(line[1:].rstrip())
-            else:
-                lines.add(line.rstrip())
-    return lines
+        lines = f.read_text(errors="replace").splitlines()
+        if f.suffix == ".patch":
+            lines = [l[1:] for l in lines if l.startswith("+") and not l.startswith("+++")]
+        yield [l.rstrip() for l in lines]
+
+
+def contains(haystack, needle):
+    """Whether NEEDLE's lines appear in HAYSTACK consecutively, in order."""
+    n = len(needle)
+    return any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -58,10 +61,12 @@ with tempfile.TemporaryDirectory() as tmp:
             if len(info) != 2 or not (top / info[1]).exists():
                 problems.append(f"{where}: an excerpt names no existing path")
                 continue
-            have = source_lines(top / info[1])
-            for line in code.splitlines():
-                if line.strip() and line.rstrip() not in have:
-                    problems.append(f"{where}: not in {info[1]}: {line.strip()}")
+            # Each paragraph of the excerpt must be a run of lines of one file.
+            texts = list(source_texts(top / info[1]))
+            for para in re.split(r"\n\s*\n", code.strip("\n")):
+                lines = [l.rstrip() for l in para.splitlines()]
+                if not any(contains(t, lines) for t in texts):
+                    problems.append(f"{where}: not a run of lines of {info[1]}: {lines[0].strip()}")
             continue
         if info:
             problems.append(f"{where}: unknown fence options {' '.join(info)}")

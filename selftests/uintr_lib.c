@@ -25,6 +25,7 @@ static volatile uint64_t hits[UINTR_MAX_VECTORS];
 static volatile uint64_t default_hits;
 static volatile int seen;
 static volatile unsigned int handler_mxcsr;
+static volatile unsigned short handler_fpucw;
 static volatile uint64_t handler_rflags;
 static volatile uint64_t frame_rsp;
 static volatile uintptr_t handler_local;
@@ -75,11 +76,13 @@ TEST(each_vector_reaches_its_handler_and_the_rest_the_default)
 	ASSERT_LE(0, i3);
 	ASSERT_LE(0, i7);
 	uintr_unblock();
+	/* One at a time: two posts of a vector still pending merge into one. */
 	uintr_send(i3);
+	ASSERT_TRUE(spin_until(&hits[3], 1));
 	uintr_send(i7);
+	ASSERT_TRUE(spin_until(&default_hits, 1));
 	uintr_send(i3);
 	ASSERT_TRUE(spin_until(&hits[3], 2));
-	ASSERT_TRUE(spin_until(&default_hits, 1));
 	EXPECT_EQ(0UL, hits[7]);
 	EXPECT_EQ(2UL, hits[3]);
 	EXPECT_EQ(1UL, default_hits);
@@ -96,8 +99,12 @@ static void clobber(unsigned int vector, struct uintr_frame *frame)
 	unsigned int mxcsr;
 	uint64_t flags;
 
+	unsigned short cw;
+
 	__asm__ __volatile__("stmxcsr %0" : "=m"(mxcsr));
 	handler_mxcsr = mxcsr;
+	__asm__ __volatile__("fnstcw %0" : "=m"(cw));
+	handler_fpucw = cw;
 	__asm__ __volatile__("pushfq; popq %0" : "=r"(flags));
 	handler_rflags = flags;
 	frame_rsp = frame->rsp;
@@ -130,6 +137,8 @@ struct snapshot {
 	uint64_t rsp_before;
 	uint64_t rflags_out;
 	uint32_t mxcsr_out;
+	uint16_t fpucw_out;
+	uint16_t pad;
 	double st0_out;
 };
 
@@ -142,9 +151,11 @@ static void interrupted(struct snapshot *s, unsigned int index)
 {
 	register volatile int *flag __asm__("r12") = &seen;
 	unsigned int mxcsr_in = 0x7f80;	/* round toward zero, exceptions masked */
+	unsigned short cw_in = 0x027f;	/* x87 at double precision */
 
 	__asm__ __volatile__(
 		"ldmxcsr %[mx]\n\t"
+		"fldcw %[cw]\n\t"
 		"fldpi\n\t"
 		"vmovdqu 0(%%rbx), %%ymm0\n\t"   "vmovdqu 32(%%rbx), %%ymm1\n\t"
 		"vmovdqu 64(%%rbx), %%ymm2\n\t"  "vmovdqu 96(%%rbx), %%ymm3\n\t"
@@ -188,16 +199,18 @@ static void interrupted(struct snapshot *s, unsigned int index)
 		"movq %%r11, 1080(%%rbx)\n\t"
 		"movq %%rax, 1088(%%rbx)\n\t"
 		"stmxcsr 1112(%%rbx)\n\t"
+		"fnstcw 1116(%%rbx)\n\t"
 		"fstpl 1120(%%rbx)\n\t"
 		"vzeroupper\n\t"
 		: "+r"(flag)
-		: "b"(s), "a"((uint64_t)index), [mx] "m"(mxcsr_in)
+		: "b"(s), "a"((uint64_t)index), [mx] "m"(mxcsr_in), [cw] "m"(cw_in)
 		: "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
 		  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
 		  "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
 		  "xmm15", "cc", "memory");
-	/* Back to the default for the C code that follows. */
+	/* Back to the defaults for the C code that follows. */
 	__asm__ __volatile__("ldmxcsr %0" : : "m"((unsigned int){ 0x1f80 }));
+	__asm__ __volatile__("fldcw %0" : : "m"((unsigned short){ 0x037f }));
 }
 
 _Static_assert(offsetof(struct snapshot, ymm_out) == 512, "layout");
@@ -205,6 +218,7 @@ _Static_assert(offsetof(struct snapshot, gpr_out) == 1024, "layout");
 _Static_assert(offsetof(struct snapshot, rsp_before) == 1096, "layout");
 _Static_assert(offsetof(struct snapshot, rflags_out) == 1104, "layout");
 _Static_assert(offsetof(struct snapshot, mxcsr_out) == 1112, "layout");
+_Static_assert(offsetof(struct snapshot, fpucw_out) == 1116, "layout");
 _Static_assert(offsetof(struct snapshot, st0_out) == 1120, "layout");
 
 static bool gprs_kept(const struct snapshot *s, unsigned int index)
@@ -248,11 +262,88 @@ TEST(a_handler_may_use_any_register_and_the_interrupted_code_never_knows)
 	EXPECT_EQ(0UL, handler_rflags & 0x400);
 	EXPECT_EQ(0x7f80U, s.mxcsr_out & 0xffff);
 	EXPECT_EQ(0x1f80U, handler_mxcsr & 0xffff);
+	EXPECT_EQ(0x027f, s.fpucw_out & 0x1f3f);
+	EXPECT_EQ(0x037f, handler_fpucw & 0x1f3f);
 	EXPECT_EQ(M_PI, s.st0_out);
 	EXPECT_EQ(want, handler_sum);
 	/* The frame's RSP is the interrupted one. */
 	EXPECT_EQ(s.rsp_before, frame_rsp);
 	EXPECT_NE(0UL, uintr_frame_size());
+}
+
+/* Overwrites the AVX-512 state the SSE/AVX test does not reach. */
+static void __attribute__((target("avx512f,avx512bw")))
+clobber_avx512(unsigned int vector, struct uintr_frame *frame)
+{
+	__asm__ __volatile__("vpternlogd $0xff, %%zmm16, %%zmm16, %%zmm16\n\t"
+			     "vpternlogd $0xff, %%zmm31, %%zmm31, %%zmm31\n\t"
+			     "kxnorq %%k1, %%k1, %%k1\n\t"
+			     "vpternlogd $0xff, %%zmm5, %%zmm5, %%zmm5\n\t"
+			     : : : "xmm16", "xmm31", "xmm5", "k1", "memory");
+	seen = 1;
+}
+
+/*
+ * zmm16 and zmm31 (Hi16_ZMM), the upper half of zmm5 (ZMM_Hi256) and k1
+ * (opmask) loaded, a self-interrupt taken, and what is left stored.
+ */
+static uint64_t __attribute__((target("avx512f,avx512bw")))
+interrupted_avx512(uint8_t in[3][64], uint8_t out[3][64], uint64_t k_in, unsigned int index)
+{
+	register volatile int *flag __asm__("r12") = &seen;
+	uint64_t k_out;
+
+	__asm__ __volatile__(
+		"vmovdqu64 0(%%rsi), %%zmm16\n\t"
+		"vmovdqu64 64(%%rsi), %%zmm31\n\t"
+		"vmovdqu64 128(%%rsi), %%zmm5\n\t"
+		"kmovq %[k], %%k1\n\t"
+		"senduipi %%rax\n\t"
+		"1: cmpl $0, (%%r12)\n\t"
+		"je 1b\n\t"
+		"vmovdqu64 %%zmm16, 0(%%rdi)\n\t"
+		"vmovdqu64 %%zmm31, 64(%%rdi)\n\t"
+		"vmovdqu64 %%zmm5, 128(%%rdi)\n\t"
+		"kmovq %%k1, %[ko]\n\t"
+		"vzeroupper\n\t"
+		: "+r"(flag), [ko] "=m"(k_out)
+		: "S"(in), "D"(out), "a"((uint64_t)index), [k] "m"(k_in)
+		: "xmm16", "xmm31", "xmm5", "k1", "cc", "memory");
+	return k_out;
+}
+
+TEST(a_handler_keeps_the_interrupted_avx512_state)
+{
+	static uint8_t in[3][64], out[3][64];
+	uint64_t k_in = 0x0123456789abcdefULL, k_out;
+	int idx;
+
+	if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw"))
+		SKIP(return, "no AVX-512");
+	for (int r = 0; r < 3; r++)
+		for (int b = 0; b < 64; b++)
+			in[r][b] = (uint8_t)(r * 64 + b + 7);
+	ASSERT_EQ(0, uintr_set_handler(10, clobber_avx512));
+	START_OR_SKIP(NULL, 0);
+	idx = uintr_register_self(10);
+	ASSERT_LE(0, idx);
+	seen = 0;
+	uintr_unblock();
+	k_out = interrupted_avx512(in, out, k_in, (unsigned int)idx);
+	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
+	EXPECT_EQ(k_in, k_out);
+}
+
+/* UIF outlives a receiver; the library still starts each one blocked. */
+TEST(a_receiver_registered_again_starts_blocked)
+{
+	START_OR_SKIP(NULL, 0);
+	uintr_unblock();
+	EXPECT_EQ(1, uintr_unblocked());
+	ASSERT_EQ(0, uintr_unregister_receiver());
+	ASSERT_EQ(0, uintr_register_receiver(NULL, 0));
+	EXPECT_EQ(0, uintr_unblocked());
+	ASSERT_EQ(0, uintr_unregister_receiver());
 }
 
 static void note_stack(unsigned int vector, struct uintr_frame *frame)
@@ -413,7 +504,7 @@ TEST(every_failure_is_an_errno)
 	EXPECT_EQ(-1, uintr_timer_start(&t, 0, 0, 0, 0));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, uintr_register_receiver((void *)4096, 16));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_TRUE(errno == EINVAL || errno == EOPNOTSUPP);
 	EXPECT_EQ(-1, uintr_read_count(-1, &c));
 	EXPECT_EQ(EBADF, errno);
 	if (uintr_device() < 0)

@@ -19,7 +19,8 @@
  *   uipi    a timer thread on another CPU that executes SENDUIPI each quantum
  *   utimer  the kernel: a periodic timerfd watched with UINTR_WATCH_FD
  *           (libuintr's uintr_timer), acked by the handler
- *   signal  setitimer(ITIMER_REAL) and a SIGALRM handler
+ *   signal  setitimer(ITIMER_REAL) and a SIGALRM handler (the scheduler
+ *           blocks SIGALRM for itself, unblocks it for each new task)
  *
  * The handler switches from the interrupted task to the scheduler on the
  * task's own stack; libuintr saved the task's registers and extended state
@@ -152,12 +153,17 @@ static void preempt(void)
 	uint64_t entered = now();
 
 	ticks++;
-	if (in_sched || !t || entered - slice_start < quantum_tsc / 2)
+	if (in_sched || !t)
 		return;
+	/* A tick that nests from here on returns at once. */
+	in_sched = 1;
+	if (entered - slice_start < quantum_tsc / 2) {
+		in_sched = 0;
+		return;
+	}
 	preemptions++;
 	cost_in += entered - progress;
 	cost_samples++;
-	in_sched = 1;
 	sched_switch(&t->sp, sched_sp);
 	/* Resumed. */
 	in_sched = 0;
@@ -176,17 +182,38 @@ static void signal_tick(int sig)
 	preempt();
 }
 
+/*
+ * Ticks reach tasks only: the scheduler runs with them blocked.  It is
+ * entered from a tick handler, where the CPU blocked user interrupts and
+ * the kernel blocked SIGALRM (no SA_NODEFER), or from a finished task,
+ * which blocks them itself; a preempted task gets them back through UIRET
+ * or sigreturn, a new one here.
+ */
+static void ticks_blocked(bool blocked)
+{
+	sigset_t alrm;
+
+	if (run_mode == UIPI || run_mode == UTIMER) {
+		if (blocked)
+			uintr_block();
+		else
+			uintr_unblock();
+	} else if (run_mode == SIGNAL) {
+		sigemptyset(&alrm);
+		sigaddset(&alrm, SIGALRM);
+		sigprocmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &alrm, NULL);
+	}
+}
+
 /* The first frame of every task. */
 static void __attribute__((noreturn)) task_main(void)
 {
 	struct task *t = current;
 
 	in_sched = 0;
-	if (run_mode == UIPI || run_mode == UTIMER)
-		uintr_unblock();
+	ticks_blocked(false);
 	burn(t->iters);
-	if (run_mode == UIPI || run_mode == UTIMER)
-		uintr_block();
+	ticks_blocked(true);
 	in_sched = 1;
 	t->done = now();
 	sched_switch(&t->sp, sched_sp);
@@ -316,8 +343,10 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	uint64_t start, idle = 0, end, in_tasks = 0;
 	int vfd = -1, rc = 0;
 
-	if (!tasks || !lat_short || !lat_long)
-		return -ENOMEM;
+	if (!tasks || !lat_short || !lat_long) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
 	rng = 88172645463325252ULL;
 	for (size_t i = 0; i < n; i++) {
 		tasks[i].is_long = uniform() * 1000 < LONG_PERMILLE;
@@ -336,19 +365,24 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	in_sched = 1;
 	if (mode == UIPI || mode == UTIMER) {
 		if (uintr_set_handler(TICK_VECTOR, uintr_tick) ||
-		    uintr_register_receiver(NULL, 0))
-			return -errno;
+		    uintr_register_receiver(NULL, 0)) {
+			rc = -errno;
+			goto out_free;
+		}
 		vfd = uintr_vector_fd(TICK_VECTOR, 0);
-		if (vfd < 0)
-			return -errno;
+		if (vfd < 0) {
+			rc = -errno;
+			goto out_receiver;
+		}
 	}
 	if (mode == UIPI)
 		tt.vfd = vfd;
-	if (two_cpus && spawn(&tt))
-		return -EAGAIN;
+	if (two_cpus && spawn(&tt)) {
+		rc = -EAGAIN;
+		goto out_receiver;
+	}
 	if (mode == SIGNAL) {
-		struct sigaction sa = { .sa_handler = signal_tick,
-					.sa_flags = SA_NODEFER | SA_RESTART };
+		struct sigaction sa = { .sa_handler = signal_tick, .sa_flags = SA_RESTART };
 		struct itimerval it = {
 			{ quantum_us / 1000000, quantum_us % 1000000 },
 			{ quantum_us / 1000000, quantum_us % 1000000 },
@@ -363,7 +397,7 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 		tt.stop = 1;
 		if (two_cpus)
 			pthread_join(tt.thread, NULL);
-		return rc;
+		goto out_receiver;
 	}
 
 	start = now();
@@ -432,11 +466,6 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 		rc = -tt.rc;
 	if (mode == UTIMER)
 		uintr_timer_destroy(&utimer);
-	if (mode == UIPI || mode == UTIMER) {
-		uintr_block();
-		close(vfd);
-		uintr_unregister_receiver();
-	}
 
 	r->short_p50 = pct(lat_short, ns, 50);
 	r->short_p99 = pct(lat_short, ns, 99);
@@ -448,6 +477,13 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	r->out_us = cost_samples ? cost_out / tsc_per_us / cost_samples : 0;
 	r->ticks = ticks;
 	r->tasks = n;
+out_receiver:
+	if (mode == UIPI || mode == UTIMER) {
+		if (vfd >= 0)
+			close(vfd);
+		uintr_unregister_receiver();
+	}
+out_free:
 	free(tasks);
 	free(lat_short);
 	free(lat_long);
@@ -566,6 +602,8 @@ int main(int argc, char **argv)
 			c = run(m, quanta[q], n, load, &r);
 			if (c == -EOPNOTSUPP || c == -ENOENT) {
 				printf("sched: mode=%s skipped: %s\n", mode_name[m], strerror(-c));
+				/* --check is about user interrupts: their absence fails it. */
+				failures += check;
 				break;
 			}
 			if (c) {

@@ -8,9 +8,9 @@
  * registers and its whole extended state (x87, SSE, AVX, AVX-512; AMX is
  * not saved) on the interrupted stack, resets MXCSR and the x87 control
  * word, calls the handler with the direction flag clear and the stack
- * aligned, restores everything and returns with UIRET.  Handlers may
- * therefore use floating point and vector registers, and call any function
- * that is safe to call from a signal handler.
+ * aligned, restores everything (errno included) and returns with UIRET.
+ * Handlers may therefore use floating point and vector registers, and call
+ * any function that is safe to call from a signal handler.
  *
  * Every function that can fail returns -1 and sets errno; none aborts.
  * Every function is thread-safe, acts on the calling thread and is
@@ -55,16 +55,26 @@ int uintr_set_handler(unsigned int vector, uintr_handler_fn fn);
 
 /*
  * Make the calling thread a receiver whose interrupts enter the library's
- * dispatcher.  @stack/@size, if @stack is not NULL, is an alternate stack
- * for the handlers (otherwise they run below the interrupted stack
- * pointer's red zone; either way each delivery needs about 3 KiB plus
- * what the handler uses).  Interrupts stay blocked until uintr_unblock().
+ * dispatcher, with delivery blocked until uintr_unblock().
+ *
+ * Without an alternate stack (@stack NULL), each delivery saves its state
+ * below the interrupted stack pointer's red zone, so deliveries nest: a
+ * handler may switch to another context that unblocks delivery and is
+ * interrupted in turn (a user-level scheduler).  With one (@stack, @size
+ * bytes, at least uintr_frame_size() plus 8 KiB), every delivery starts
+ * at its top: a handler then must not unblock delivery, nor switch to a
+ * context that does, before it returns.
+ *
  * Errors: those of UINTR_REGISTER_HANDLER and of opening /dev/uintr
- * (ENOENT without the module, EOPNOTSUPP without user interrupts).
+ * (ENOENT without the module, EOPNOTSUPP without user interrupts);
+ * EINVAL for an alternate stack too small.
  */
 int uintr_register_receiver(void *stack, size_t size);
 
-/* Stop receiving (blocks interrupts first).  EINVAL: not a receiver. */
+/*
+ * Stop receiving; blocks delivery first, so that a later registration
+ * starts blocked.  EINVAL: not a receiver.
+ */
 int uintr_unregister_receiver(void);
 
 /*
@@ -179,9 +189,11 @@ int uintr_timer_destroy(struct uintr_timer *t);
 int uintr_device(void);
 
 /*
- * Bytes of stack one delivery takes in the library's entry (registers
- * and extended state, aligned), as sized from CPUID; 0 before the first
- * registration.
+ * Bytes of stack one delivery takes in the library's entry (registers,
+ * extended state, alignment, the CPU's frame and the dispatcher's call),
+ * as sized from CPUID; without an alternate stack the CPU also skips the
+ * 128-byte red zone.  The handler's own use comes on top.  0 before the
+ * first registration attempt.
  */
 size_t uintr_frame_size(void);
 

@@ -80,9 +80,12 @@ impl Tap {
 fn main() -> io::Result<()> {
     let mut tap = Tap { n: 0, failed: 0 };
 
-    uintr::set_handler(3, Some(count))?;
-    uintr::set_handler(9, Some(float_handler))?;
-    uintr::set_default_handler(Some(count_default));
+    // SAFETY: The handlers only use atomics and the stack.
+    unsafe {
+        uintr::set_handler(3, Some(count))?;
+        uintr::set_handler(9, Some(float_handler))?;
+        uintr::set_default_handler(Some(count_default));
+    }
     let receiver = match uintr::Receiver::register() {
         Ok(r) => r,
         Err(e)
@@ -176,9 +179,20 @@ fn main() -> io::Result<()> {
     drop(me3);
     drop(me7);
     drop(receiver);
+    let again = uintr::Receiver::register();
     tap.check(
-        "a dropped receiver can be registered again",
-        uintr::Receiver::register().is_ok(),
+        "a dropped receiver can be registered again, and starts blocked",
+        again.as_ref().is_ok_and(|r| !r.unblocked()),
+    );
+    drop(again);
+    let on_stack = uintr::Receiver::register_with_stack(64 * 1024)?;
+    let me = on_stack.sender_to_self(3)?;
+    let before = HITS[3].load(Ordering::Relaxed);
+    on_stack.unblock();
+    me.send();
+    tap.check(
+        "a receiver on an alternate stack receives",
+        spin_until(&HITS[3], before + 1),
     );
     println!("1..{}", tap.n);
     std::process::exit(if tap.failed == 0 { 0 } else { 1 });

@@ -98,6 +98,55 @@ mod tests {
         assert_eq!(offset_of!(WatchArgs, events), 8);
     }
 
+    /// The numbers as the C compiler computes them from the header.
+    #[test]
+    fn ioctl_numbers_match_the_c_header() {
+        let dir = std::env::temp_dir().join(format!("uintr-abi-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = dir.join("abi.c");
+        std::fs::write(
+            &src,
+            "#include <stdio.h>\n#include <linux/uintr.h>\nint main(void) {\n\
+             printf(\"%lx %lx %lx %lx %lx %lx %lx %lx\\n\",\n\
+             (unsigned long)UINTR_REGISTER_HANDLER, (unsigned long)UINTR_UNREGISTER_HANDLER,\n\
+             (unsigned long)UINTR_CREATE_VECTOR_FD, (unsigned long)UINTR_REGISTER_SENDER,\n\
+             (unsigned long)UINTR_UNREGISTER_SENDER, (unsigned long)UINTR_REGISTER_SELF,\n\
+             (unsigned long)UINTR_WAIT, (unsigned long)UINTR_WATCH_FD);\n\
+             return 0; }\n",
+        )
+        .unwrap();
+        let include = concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/uapi");
+        let exe = dir.join("abi");
+        let cc = std::process::Command::new("cc")
+            .arg(format!("-I{include}"))
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src)
+            .status()
+            .expect("a C compiler");
+        assert!(cc.success());
+        let out = std::process::Command::new(&exe).output().unwrap();
+        let got: Vec<u64> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(|w| u64::from_str_radix(w, 16).unwrap())
+            .collect();
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(
+            got,
+            [
+                REGISTER_HANDLER,
+                UNREGISTER_HANDLER,
+                CREATE_VECTOR_FD,
+                REGISTER_SENDER,
+                UNREGISTER_SENDER,
+                REGISTER_SELF,
+                WAIT,
+                WATCH_FD
+            ]
+        );
+    }
+
     #[test]
     fn ioctl_numbers_are_those_of_the_header() {
         // As the C preprocessor computes them from linux/uintr.h.

@@ -101,6 +101,20 @@ pub(crate) fn entry_address() -> u64 {
     uintr_rs_entry as *const () as usize as u64
 }
 
+std::thread_local! {
+    /// Handlers running on this thread (nested deliveries count each).
+    static DEPTH: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+}
+
+extern "C" {
+    fn __errno_location() -> *mut i32;
+}
+
+/// Whether a handler is running on this thread.
+pub(crate) fn in_handler() -> bool {
+    DEPTH.with(|d| d.get() > 0)
+}
+
 /// Called by the trampoline with the vector the CPU pushed.
 extern "C" fn dispatch(vector: u64) {
     let mut f = 0;
@@ -116,10 +130,19 @@ extern "C" fn dispatch(vector: u64) {
     // SAFETY: Only `set_handler` stores into the table, and only `fn(u8)`
     // pointers cast to `usize`.
     let handler = unsafe { core::mem::transmute::<usize, fn(u8)>(f) };
+    // The interrupted code may be between a call and its errno check.
+    // SAFETY: glibc's and musl's errno location of the calling thread.
+    let errno = unsafe { __errno_location() };
+    // SAFETY: The pointer is the thread's own errno, valid while it runs.
+    let saved = unsafe { errno.read() };
+    DEPTH.with(|d| d.set(d.get() + 1));
     // Unwinding cannot cross the trampoline.
     if std::panic::catch_unwind(|| handler(vector as u8)).is_err() {
         std::process::abort();
     }
+    DEPTH.with(|d| d.set(d.get() - 1));
+    // SAFETY: As above.
+    unsafe { errno.write(saved) };
 }
 
 /// Stores `handler` for `vector`, or for the vectors without one of their own.
@@ -174,7 +197,8 @@ pub(crate) fn size_xsave() -> bool {
 pub(crate) fn frame_size() -> usize {
     match XSAVE_SIZE.load(Ordering::Acquire) {
         0 => 0,
-        // Ten registers, the area, its alignment, the CPU's four words.
-        size => size as usize + 80 + 64 + 32,
+        // Ten registers, the area and its alignment, the CPU's four words
+        // and its own alignment, the return address into the trampoline.
+        size => size as usize + 80 + 64 + 32 + 16 + 8,
     }
 }

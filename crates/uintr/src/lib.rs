@@ -21,7 +21,8 @@
 //! }
 //!
 //! # fn main() -> std::io::Result<()> {
-//! uintr::set_handler(3, Some(on_interrupt))?;
+//! // SAFETY: `on_interrupt` only touches an atomic.
+//! unsafe { uintr::set_handler(3, Some(on_interrupt))? };
 //! let receiver = uintr::Receiver::register()?;
 //! let sender = receiver.sender_to_self(3)?;
 //! receiver.unblock();
@@ -119,7 +120,16 @@ fn owned(fd: i32) -> OwnedFd {
 
 /// Sets the handler of `vector` for every receiver of the process (`None`
 /// resets it).  Takes effect at the next delivery; a handler may call it.
-pub fn set_handler(vector: u8, handler: Option<fn(u8)>) -> io::Result<()> {
+///
+/// # Safety
+///
+/// `handler` runs between any two instructions of a receiver thread, as a
+/// signal handler does, and must be async-signal-safe: no allocation, no
+/// lock, no `RefCell` or `thread_local!` the interrupted code may be using,
+/// no panic (a panic aborts the process, but the panic machinery may
+/// allocate first and deadlock).  Atomics, `Sender::send` and system calls
+/// are fine.  Like `sigaction`, this cannot be checked by the compiler.
+pub unsafe fn set_handler(vector: u8, handler: Option<fn(u8)>) -> io::Result<()> {
     check_vector(vector)?;
     entry::store(Some(vector), handler);
     Ok(())
@@ -127,7 +137,11 @@ pub fn set_handler(vector: u8, handler: Option<fn(u8)>) -> io::Result<()> {
 
 /// Sets the handler of the vectors that have none of their own (by
 /// default they are ignored).
-pub fn set_default_handler(handler: Option<fn(u8)>) {
+///
+/// # Safety
+///
+/// As for [`set_handler`].
+pub unsafe fn set_default_handler(handler: Option<fn(u8)>) {
     entry::store(None, handler);
 }
 
@@ -148,7 +162,8 @@ pub fn frame_size() -> usize {
 /// needs_send(r);
 /// ```
 pub struct Receiver {
-    _stack: Option<Box<[u8]>>,
+    /// Whether deliveries start at the top of an alternate stack.
+    alt_stack: bool,
     _thread: NotSend,
 }
 
@@ -164,15 +179,24 @@ impl Receiver {
     }
 
     /// As [`Self::register`], with handlers on an alternate stack of
-    /// `size` bytes that the receiver owns.
+    /// `size` bytes, at least 16 KiB and [`frame_size`] plus 8 KiB.
+    ///
+    /// Every delivery starts at the stack's top, so while a handler runs
+    /// [`Self::unblock`] does nothing (a second delivery would overwrite
+    /// the first).  The stack is never freed: a handler may be running on
+    /// it when the receiver is dropped.
     pub fn register_with_stack(size: usize) -> io::Result<Self> {
-        if size < 4096 {
-            return Err(invalid("an alternate stack needs at least 4096 bytes"));
+        if !entry::size_xsave() {
+            return Err(io::Error::from_raw_os_error(95)); // EOPNOTSUPP
         }
-        Self::register_inner(Some(vec![0u8; size].into_boxed_slice()))
+        if size < 16384 || size < frame_size() + 8192 {
+            return Err(invalid("the alternate stack is too small"));
+        }
+        let stack: &'static mut [u8] = Box::leak(vec![0u8; size].into_boxed_slice());
+        Self::register_inner(Some(stack))
     }
 
-    fn register_inner(stack: Option<Box<[u8]>>) -> io::Result<Self> {
+    fn register_inner(stack: Option<&'static mut [u8]>) -> io::Result<Self> {
         if !entry::size_xsave() {
             return Err(io::Error::from_raw_os_error(95)); // EOPNOTSUPP
         }
@@ -185,25 +209,34 @@ impl Receiver {
             args.flags = abi::HANDLER_ALT_STACK;
         }
         dev_ioctl(abi::REGISTER_HANDLER, &args as *const _ as u64)?;
-        Ok(Self {
-            _stack: stack,
+        let receiver = Self {
+            alt_stack: stack.is_some(),
             _thread: PhantomData,
-        })
+        };
+        // UIF outlives a receiver: a new one starts blocked whatever it was.
+        receiver.block();
+        Ok(receiver)
     }
 
-    /// Unblocks delivery (`STUI`).
+    /// Unblocks delivery (`STUI`); does nothing inside a handler of a
+    /// receiver with an alternate stack.
     pub fn unblock(&self) {
-        // SAFETY: STUI only sets UIF; the thread is a receiver.
-        unsafe { core::arch::asm!("stui", options(nomem, nostack)) };
+        if self.alt_stack && entry::in_handler() {
+            return;
+        }
+        // SAFETY: STUI only sets UIF; the thread is a receiver.  No
+        // `nomem`: this orders memory accesses like a compiler barrier.
+        unsafe { core::arch::asm!("stui", options(nostack)) };
     }
 
     /// Blocks delivery (`CLUI`); returns whether it was unblocked.
     pub fn block(&self) -> bool {
         let uif: u8;
-        // SAFETY: TESTUI and CLUI only read and clear UIF.
+        // SAFETY: TESTUI and CLUI only read and clear UIF.  No `nomem`:
+        // this orders memory accesses like a compiler barrier.
         unsafe {
             core::arch::asm!("testui", "setc {0}", "clui", out(reg_byte) uif,
-                             options(nomem, nostack));
+                             options(nostack));
         }
         uif != 0
     }
@@ -214,7 +247,7 @@ impl Receiver {
         // SAFETY: TESTUI only reads UIF.
         unsafe {
             core::arch::asm!("testui", "setc {0}", out(reg_byte) uif,
-                             options(nomem, nostack));
+                             options(nostack));
         }
         uif != 0
     }
@@ -222,12 +255,17 @@ impl Receiver {
     /// Runs `f` with delivery blocked, then puts back what was; nests.
     /// Posts made meanwhile are delivered when delivery is unblocked.
     pub fn critical<R>(&self, f: impl FnOnce() -> R) -> R {
-        let was = self.block();
-        let r = f();
-        if was {
-            self.unblock();
+        /// Puts delivery back, also when `f` unwinds.
+        struct Restore<'a>(&'a Receiver, bool);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    self.0.unblock();
+                }
+            }
         }
-        r
+        let _restore = Restore(self, self.block());
+        f()
     }
 
     /// A vector fd for `vector`: the capability to send it.
@@ -412,9 +450,14 @@ impl Sender {
     }
 
     /// Sends the interrupt (`SENDUIPI`).
+    ///
+    /// Faults as the instruction does: `SIGSEGV` if another thread removed
+    /// the entry meanwhile, `SIGILL` in a thread that is not a sender (a
+    /// `fork()` child).
     pub fn send(&self) {
-        // SAFETY: The entry exists until this sender is dropped, and the
-        // thread that made it is a sender, so SENDUIPI cannot fault.
+        // SAFETY: SENDUIPI reads only the UITT and UPID the kernel manages
+        // and writes none of this process's memory; when it cannot send it
+        // faults, which is a signal, not undefined behaviour.
         unsafe {
             core::arch::asm!("senduipi {0}", in(reg) u64::from(self.index),
                              options(nostack));
@@ -444,11 +487,14 @@ mod tests {
 
     #[test]
     fn vectors_beyond_63_are_refused_before_any_system_call() {
-        assert_eq!(
-            set_handler(64, None).unwrap_err().kind(),
-            io::ErrorKind::InvalidInput
-        );
-        assert!(set_handler(63, None).is_ok());
+        // SAFETY: No handler is installed.
+        unsafe {
+            assert_eq!(
+                set_handler(64, None).unwrap_err().kind(),
+                io::ErrorKind::InvalidInput
+            );
+            assert!(set_handler(63, None).is_ok());
+        }
     }
 
     #[test]
@@ -472,8 +518,14 @@ mod tests {
     #[test]
     fn the_frame_is_sized_from_cpuid() {
         if entry::size_xsave() {
-            // The legacy area and header at least, plus registers.
-            assert!(frame_size() >= 576 + 80);
+            // The legacy area and header plus registers, and the AVX
+            // component (256 bytes at offset 576) where there is AVX.
+            let avx = if std::arch::is_x86_feature_detected!("avx") {
+                256
+            } else {
+                0
+            };
+            assert!(frame_size() >= 576 + avx + 80);
         }
     }
 }
