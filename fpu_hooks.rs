@@ -15,7 +15,15 @@
 //! what it returns (an MSR write, an image write, a self-IPI).
 
 use crate::{
-    hw::xstate::UintrState,
+    cpu::{
+        CpuLocked,
+        XstateGuard, //
+    },
+    hw::{
+        self,
+        vectors::NOTIFICATION_VECTOR,
+        xstate::UintrState, //
+    },
     logic::{
         self,
         fpu::{
@@ -33,10 +41,7 @@ use crate::{
     stats,
     task, //
 };
-use core::{
-    cell::UnsafeCell,
-    marker::PhantomData, //
-};
+use core::cell::UnsafeCell;
 use kernel::{
     bindings,
     sync::atomic::{
@@ -49,46 +54,15 @@ use kernel::{
 };
 
 mod ops;
-mod xstate;
 
 pub(crate) use ops::Registration;
-pub(crate) use xstate::XstateGuard;
 
-/// The vector the kernel reserved for user-interrupt notifications.
-pub(crate) const NOTIFICATION_VECTOR: u8 = bindings::UINTR_NOTIFICATION_VECTOR as u8;
-/// The vector the kernel reserved for waking blocked receivers.
-pub(crate) const KERNEL_VECTOR: u8 = bindings::UINTR_KERNEL_VECTOR as u8;
-
-const _: () = assert!(bindings::UINTR_NOTIFICATION_VECTOR <= 0xff);
-const _: () = assert!(bindings::UINTR_KERNEL_VECTOR <= 0xff);
+// The kernel's vectors are those of the contract in `hw`.
 const _: () =
-    assert!(core::mem::size_of::<UintrState>() == core::mem::size_of::<bindings::uintr_state>());
+    assert!(bindings::UINTR_NOTIFICATION_VECTOR == hw::vectors::NOTIFICATION_VECTOR as u32);
+const _: () = assert!(bindings::UINTR_KERNEL_VECTOR == hw::vectors::KERNEL_VECTOR as u32);
 
 const CPUS: usize = bindings::CONFIG_NR_CPUS as usize;
-
-/// Proof that, while it lives, no other code on this CPU can reach the
-/// module's per-CPU UINTR record or the current thread's UINTR state: the
-/// holder runs with interrupts disabled, or with preemption and softirqs
-/// disabled (`fpregs_lock()`), where no hook can nest because kernel FPU use
-/// is refused in a hard interrupt that hit such a section.
-///
-/// # Invariants
-///
-/// One of those conditions holds for `'a`, on the CPU that made the token.
-pub(crate) struct CpuLocked<'a>(PhantomData<*mut &'a ()>);
-
-impl CpuLocked<'_> {
-    /// Vouches for the current context.
-    ///
-    /// # Safety
-    ///
-    /// Interrupts are disabled, or preemption and softirqs are, until the
-    /// token is dropped, and no other token of this CPU is in use meanwhile.
-    pub(crate) unsafe fn new() -> Self {
-        // INVARIANT: Guaranteed by the caller.
-        Self(PhantomData)
-    }
-}
 
 /// Per CPU: what IA32_UINTR_MISC holds right now.
 struct PerCpuMisc([UnsafeCell<CpuMisc>; CPUS]);

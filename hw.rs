@@ -14,4 +14,5 @@
 pub(crate) mod msr;
 pub(crate) mod uitt;
 pub(crate) mod upid;
+pub(crate) mod vectors;
 pub(crate) mod xstate;

@@ -19,7 +19,7 @@
 //! parked ones are pointed at that CPU (see [`moved`]).
 
 use crate::{
-    fpu_hooks::{
+    hw::vectors::{
         KERNEL_VECTOR,
         NOTIFICATION_VECTOR, //
     },

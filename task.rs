@@ -15,7 +15,7 @@
 //! softirq's kernel FPU use saves the registers through `after_xsaves`), so
 //! readers only get shared references, for the length of a closure that
 //! clones what it needs.  Changes need the thread's
-//! [`crate::fpu_hooks::XstateGuard`]: under it preemption and softirqs are
+//! [`crate::cpu::XstateGuard`]: under it preemption and softirqs are
 //! off and no hook can run on this CPU, so no reader sees a half-made change
 //! and no shared reference coexists with the mutable one.
 //!
@@ -27,7 +27,7 @@
 //! whatever the order in which exec releases the old `mm`.
 
 use crate::{
-    fpu_hooks::XstateGuard,
+    cpu::XstateGuard,
     receiver::Receiver,
     shim::ModuleRef,
     stats,

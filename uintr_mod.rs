@@ -17,6 +17,7 @@ use kernel::{
     prelude::*,
 };
 
+mod cpu;
 mod fpu_hooks;
 mod hw;
 mod logic;

@@ -14,8 +14,8 @@
 //! park again on the CPU they then run on.
 
 use crate::{
-    fpu_hooks::{
-        XstateGuard,
+    cpu::XstateGuard,
+    hw::vectors::{
         KERNEL_VECTOR,
         NOTIFICATION_VECTOR, //
     },

@@ -5,7 +5,7 @@
 //! Each entry is a thin `extern "C"` trampoline that turns the raw
 //! arguments into references and calls the hook in [`super`].
 
-use super::CpuLocked;
+use crate::cpu::CpuLocked;
 use kernel::{
     bindings,
     error::to_result,

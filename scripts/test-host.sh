@@ -170,6 +170,13 @@ rc=0
 result "examples in README.md, Documentation/ and man pages build ($(sed -n 's/ examples checked//p' "$work/examples.log") blocks)" $rc
 [ $rc -eq 0 ] || tail -40 "$work/examples.log"
 
+# The module's imports run one way: no circle between its top-level
+# modules (syscalls -> state objects -> logic/hw; fpu_hooks -> state objects).
+rc=0
+python3 "$UINTR_TOP/scripts/check-imports.py" "$UINTR_TOP" > "$work/imports.log" 2>&1 || rc=$?
+result "the module's imports form no circle" $rc
+[ $rc -eq 0 ] || cat "$work/imports.log"
+
 # The model's tests, one TAP line each.
 rc=0
 (cd "$UINTR_TOP/model" &&

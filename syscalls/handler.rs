@@ -7,11 +7,9 @@ use super::abi::{
     HANDLER_ALT_STACK, //
 };
 use crate::{
-    fpu_hooks::{
-        self,
-        XstateGuard,
-        NOTIFICATION_VECTOR, //
-    },
+    cpu::XstateGuard,
+    fpu_hooks,
+    hw::vectors::NOTIFICATION_VECTOR,
     logic::image::{
         self,
         Handler, //

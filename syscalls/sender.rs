@@ -8,7 +8,7 @@ use super::abi::{
     VectorArgs, //
 };
 use crate::{
-    fpu_hooks::XstateGuard,
+    cpu::XstateGuard,
     logic::image,
     receiver::Receiver,
     stats,

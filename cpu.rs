@@ -1,10 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Changing the calling thread's UINTR register state from an ioctl.
+//! Proofs about the current CPU and thread that the hooks and the ioctls
+//! share: [`CpuLocked`], for the per-CPU UINTR record, and [`XstateGuard`],
+//! for changing the calling thread's UINTR register state from an ioctl.
+//! Below the state objects, so that both [`crate::fpu_hooks`] and
+//! [`crate::task`] can take them without importing each other.
 
-use super::CpuLocked;
 use crate::hw::xstate::UintrState;
+use core::marker::PhantomData;
 use kernel::bindings;
+
+const _: () =
+    assert!(core::mem::size_of::<UintrState>() == core::mem::size_of::<bindings::uintr_state>());
+
+/// Proof that, while it lives, no other code on this CPU can reach the
+/// module's per-CPU UINTR record or the current thread's UINTR state: the
+/// holder runs with interrupts disabled, or with preemption and softirqs
+/// disabled (`fpregs_lock()`), where no hook can nest because kernel FPU use
+/// is refused in a hard interrupt that hit such a section.
+///
+/// # Invariants
+///
+/// One of those conditions holds for `'a`, on the CPU that made the token.
+pub(crate) struct CpuLocked<'a>(PhantomData<*mut &'a ()>);
+
+impl CpuLocked<'_> {
+    /// Vouches for the current context.
+    ///
+    /// # Safety
+    ///
+    /// Interrupts are disabled, or preemption and softirqs are, until the
+    /// token is dropped, and no other token of this CPU is in use meanwhile.
+    pub(crate) unsafe fn new() -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self(PhantomData)
+    }
+}
 
 /// The calling thread's component 14, locked for modification.
 ///
@@ -42,7 +73,7 @@ impl XstateGuard {
     pub(crate) fn image(&mut self) -> &mut UintrState {
         // SAFETY: By the type invariant the pointer is valid and, with the
         // lock held, only this guard uses it; the layouts are the same
-        // (asserted in `fpu_hooks`).
+        // (asserted above).
         unsafe { &mut *self.image.cast::<UintrState>() }
     }
 }
