@@ -28,7 +28,7 @@
  *
  * Output: one line per run with short-task latency p50/p99, long-task p50,
  * the number of preemptions and ticks, and what a preemption costs the
- * task: in_us from its last loop iteration to the handler's decision
+ * task (medians): in_us from its last loop iteration to the handler's decision
  * (delivery, the kernel's part for timers and signals, state saving, for
  * utimer the ack), out_us from getting the CPU back to the next loop
  * iteration (restore and UIRET, or sigreturn).  busy_ratio is the time in
@@ -109,7 +109,10 @@ static uint64_t now(void)
  * through the handler and UIRET or sigreturn) is measured from them.
  */
 static volatile uint64_t progress, resumed_at;
-static uint64_t cost_in, cost_out, cost_samples;
+/* Per preemption; the medians are reported (the kernel may take the CPU). */
+#define MAX_SAMPLES	65536
+static uint64_t in_samples[MAX_SAMPLES], out_samples[MAX_SAMPLES];
+static size_t n_in, n_out;
 
 static void burn(uint64_t iters)
 {
@@ -118,7 +121,8 @@ static void burn(uint64_t iters)
 
 		/* A tick between the two reads leaves back 0 or older. */
 		if (back && t > back) {
-			cost_out += t - back;
+			if (n_out < MAX_SAMPLES)
+				out_samples[n_out++] = t - back;
 			resumed_at = 0;
 		}
 		progress = t;
@@ -162,8 +166,8 @@ static void preempt(void)
 		return;
 	}
 	preemptions++;
-	cost_in += entered - progress;
-	cost_samples++;
+	if (n_in < MAX_SAMPLES)
+		in_samples[n_in++] = entered - progress;
 	sched_switch(&t->sp, sched_sp);
 	/* Resumed. */
 	in_sched = 0;
@@ -325,7 +329,7 @@ struct result {
 	uint64_t busy;		/* TSC between dispatching a task and getting back */
 	uint64_t elapsed;	/* TSC not spent idle */
 	uint64_t preemptions, ticks;
-	/* Mean cost per preemption on the way in and out, us. */
+	/* Median cost of a preemption on the way in and out, us. */
 	double in_us, out_us;
 	size_t tasks;
 };
@@ -360,7 +364,7 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	run_mode = mode;
 	quantum_tsc = (uint64_t)(quantum_us * tsc_per_us);
 	preemptions = ticks = 0;
-	cost_in = cost_out = cost_samples = 0;
+	n_in = n_out = 0;
 	resumed_at = 0;
 	in_sched = 1;
 	if (mode == UIPI || mode == UTIMER) {
@@ -473,8 +477,8 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	r->busy = in_tasks;
 	r->elapsed = end - start - idle;
 	r->preemptions = preemptions;
-	r->in_us = cost_samples ? cost_in / tsc_per_us / cost_samples : 0;
-	r->out_us = cost_samples ? cost_out / tsc_per_us / cost_samples : 0;
+	r->in_us = pct(in_samples, n_in, 50);
+	r->out_us = pct(out_samples, n_out, 50);
 	r->ticks = ticks;
 	r->tasks = n;
 out_receiver:
