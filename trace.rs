@@ -7,10 +7,12 @@
 //! handler itself.  Each call is one function call when the event is off.
 
 use crate::{
-    hw::upid::UpidStatus,
+    hw::{
+        self,
+        upid::UpidStatus, //
+    },
     shim::tracepoints, //
 };
-use kernel::bindings;
 
 /// Who made a kernel post.
 #[derive(Clone, Copy)]
@@ -40,7 +42,7 @@ pub(crate) fn kernel_post(
     let how = match notified {
         _ if dead => 3,
         None => 0,
-        Some((nv, _)) if u32::from(nv) == bindings::UINTR_KERNEL_VECTOR => 2,
+        Some((nv, _)) if nv == hw::vectors::KERNEL_VECTOR => 2,
         Some(_) => 1,
     };
     let ndst = UpidStatus::from_raw(old).ndst_raw();

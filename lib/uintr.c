@@ -247,11 +247,15 @@ int uintr_timer_start(struct uintr_timer *t, int vector_fd, uint64_t initial_ns,
 	struct itimerspec its = { 0 };
 	int saved;
 
-	if (!t || !initial_ns) {
+	if (!t) {
 		errno = EINVAL;
 		return -1;
 	}
-	t->watch_fd = -1;
+	t->timer_fd = t->watch_fd = -1;
+	if (!initial_ns) {
+		errno = EINVAL;
+		return -1;
+	}
 	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (t->timer_fd < 0) {
 		t->timer_fd = -1;

@@ -3,7 +3,8 @@
 """The module's imports between its top-level Rust modules must form no
 circle (syscalls -> state objects -> logic/hw, fpu_hooks -> state objects).
 Reads every .rs file of the module (not model/ or crates/), takes each
-"crate::NAME" it mentions (in use declarations and paths) as an edge from
+"crate::NAME" it mentions (in use declarations and paths; also the
+"super::NAME" that reaches the crate root) as an edge from
 the file's top-level module to NAME, prints the graph's circles and exits
 non-zero if there is one.
 
@@ -24,6 +25,10 @@ for f in sorted(top.rglob("*.rs")):
     mod = rel.parts[0].removesuffix(".rs")
     text = re.sub(r"//[^\n]*", "", f.read_text())
     names = set(re.findall(r"\bcrate::([a-z_][a-z0-9_]*)", text))
+    # super:: from a top-level file, super::super:: from one folder down,
+    # reach the crate root's modules too.
+    up = "super::" * len(rel.parts)
+    names.update(re.findall(r"(?<![:\w])" + re.escape(up) + r"([a-z_][a-z0-9_]*)", text))
     # use crate::{a::..., b, ...}: the first segment of each item.
     for block in re.findall(r"\bcrate::\{(.*?)\};", text, re.S):
         depth, item = 0, ""

@@ -280,6 +280,7 @@ static void *timer_main(void *arg)
 		uintr_send((unsigned int)tt->index);
 		next += quantum_tsc;
 	}
+	uintr_unregister_sender(tt->index);
 	return NULL;
 }
 
@@ -392,6 +393,8 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 			{ quantum_us / 1000000, quantum_us % 1000000 },
 		};
 
+		/* The scheduler runs with ticks blocked from the start. */
+		ticks_blocked(true);
 		sigaction(SIGALRM, &sa, NULL);
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
@@ -462,6 +465,7 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 
 		setitimer(ITIMER_REAL, &off, NULL);
 		signal(SIGALRM, SIG_IGN);
+		ticks_blocked(false);
 	}
 	tt.stop = 1;
 	if (two_cpus)

@@ -20,8 +20,7 @@ use crate::logic::{
 };
 use crate::sdm::{Fault, Machine};
 
-/// The notification vector the series reserves (below the system vectors, 0xeb and up).
-pub(crate) const NOTIFICATION_VECTOR: u8 = 0xea;
+pub(crate) use crate::hw::vectors::NOTIFICATION_VECTOR;
 
 /// A receiver, as the module attaches it to a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

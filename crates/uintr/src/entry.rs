@@ -101,18 +101,8 @@ pub(crate) fn entry_address() -> u64 {
     uintr_rs_entry as *const () as usize as u64
 }
 
-std::thread_local! {
-    /// Handlers running on this thread (nested deliveries count each).
-    static DEPTH: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
-}
-
 extern "C" {
     fn __errno_location() -> *mut i32;
-}
-
-/// Whether a handler is running on this thread.
-pub(crate) fn in_handler() -> bool {
-    DEPTH.with(|d| d.get() > 0)
 }
 
 /// Called by the trampoline with the vector the CPU pushed.
@@ -135,12 +125,10 @@ extern "C" fn dispatch(vector: u64) {
     let errno = unsafe { __errno_location() };
     // SAFETY: The pointer is the thread's own errno, valid while it runs.
     let saved = unsafe { errno.read() };
-    DEPTH.with(|d| d.set(d.get() + 1));
     // Unwinding cannot cross the trampoline.
     if std::panic::catch_unwind(|| handler(vector as u8)).is_err() {
         std::process::abort();
     }
-    DEPTH.with(|d| d.set(d.get() - 1));
     // SAFETY: As above.
     unsafe { errno.write(saved) };
 }

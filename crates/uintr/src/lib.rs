@@ -70,6 +70,17 @@ type NotSend = PhantomData<*const ()>;
 
 extern "C" {
     fn ioctl(fd: RawFd, request: u64, ...) -> i32;
+    fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut u8;
+    fn munmap(addr: *mut u8, len: usize) -> i32;
+}
+
+const PAGE: usize = 4096;
+const PROT_READ_WRITE: i32 = 0x3;
+const MAP_PRIVATE_ANONYMOUS_NORESERVE: i32 = 0x02 | 0x20 | 0x4000;
+const MAP_FAILED: *mut u8 = usize::MAX as *mut u8;
+
+extern "C" {
+    fn mprotect(addr: *mut u8, len: usize, prot: i32) -> i32;
 }
 
 static DEVICE: OnceLock<OwnedFd> = OnceLock::new();
@@ -129,6 +140,9 @@ fn owned(fd: i32) -> OwnedFd {
 /// no panic (a panic aborts the process, but the panic machinery may
 /// allocate first and deadlock).  Atomics, `Sender::send` and system calls
 /// are fine.  Like `sigaction`, this cannot be checked by the compiler.
+/// Stack overflow is not a concern of this contract: the interrupted
+/// stack's guard page, or that of [`Receiver::register_with_stack`],
+/// turns it into `SIGSEGV`.
 pub unsafe fn set_handler(vector: u8, handler: Option<fn(u8)>) -> io::Result<()> {
     check_vector(vector)?;
     entry::store(Some(vector), handler);
@@ -162,8 +176,8 @@ pub fn frame_size() -> usize {
 /// needs_send(r);
 /// ```
 pub struct Receiver {
-    /// Whether deliveries start at the top of an alternate stack.
-    alt_stack: bool,
+    /// The alternate stack deliveries start at the top of, if any.
+    alt_stack: Option<core::ops::Range<usize>>,
     _thread: NotSend,
 }
 
@@ -179,24 +193,51 @@ impl Receiver {
     }
 
     /// As [`Self::register`], with handlers on an alternate stack of
-    /// `size` bytes, at least 16 KiB and [`frame_size`] plus 8 KiB.
+    /// `size` bytes (rounded up to pages), at least [`frame_size`] plus
+    /// 8 KiB, with an inaccessible guard page below it: a handler that
+    /// overflows it gets `SIGSEGV`, not someone else's memory.
     ///
     /// Every delivery starts at the stack's top, so while a handler runs
-    /// [`Self::unblock`] does nothing (a second delivery would overwrite
-    /// the first).  The stack is never freed: a handler may be running on
-    /// it when the receiver is dropped.
+    /// on it [`Self::unblock`] does nothing (a second delivery would
+    /// overwrite the first).  Once registered, the stack is never freed: a
+    /// handler may be running on it when the receiver is dropped.
     pub fn register_with_stack(size: usize) -> io::Result<Self> {
         if !entry::size_xsave() {
             return Err(io::Error::from_raw_os_error(95)); // EOPNOTSUPP
         }
-        if size < 16384 || size < frame_size() + 8192 {
+        if size < frame_size() + 8192 {
             return Err(invalid("the alternate stack is too small"));
         }
-        let stack: &'static mut [u8] = Box::leak(vec![0u8; size].into_boxed_slice());
-        Self::register_inner(Some(stack))
+        let size = size.div_ceil(PAGE) * PAGE;
+        // SAFETY: A new private anonymous mapping; nothing else uses it.
+        let base = unsafe {
+            mmap(
+                core::ptr::null_mut(),
+                size + PAGE,
+                PROT_READ_WRITE,
+                MAP_PRIVATE_ANONYMOUS_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: The lowest page of the mapping just made.
+        if unsafe { mprotect(base, PAGE, 0) } != 0 {
+            let e = io::Error::last_os_error();
+            // SAFETY: The mapping just made, unused.
+            unsafe { munmap(base, size + PAGE) };
+            return Err(e);
+        }
+        let stack = base as usize + PAGE..base as usize + PAGE + size;
+        Self::register_inner(Some(stack.clone())).inspect_err(|_| {
+            // SAFETY: Registration failed, so no delivery can use it.
+            unsafe { munmap(base, size + PAGE) };
+        })
     }
 
-    fn register_inner(stack: Option<&'static mut [u8]>) -> io::Result<Self> {
+    fn register_inner(stack: Option<core::ops::Range<usize>>) -> io::Result<Self> {
         if !entry::size_xsave() {
             return Err(io::Error::from_raw_os_error(95)); // EOPNOTSUPP
         }
@@ -205,12 +246,12 @@ impl Receiver {
             ..Default::default()
         };
         if let Some(s) = &stack {
-            args.stack = (s.as_ptr() as u64 + s.len() as u64) & !15;
+            args.stack = s.end as u64 & !15;
             args.flags = abi::HANDLER_ALT_STACK;
         }
         dev_ioctl(abi::REGISTER_HANDLER, &args as *const _ as u64)?;
         let receiver = Self {
-            alt_stack: stack.is_some(),
+            alt_stack: stack,
             _thread: PhantomData,
         };
         // UIF outlives a receiver: a new one starts blocked whatever it was.
@@ -221,8 +262,14 @@ impl Receiver {
     /// Unblocks delivery (`STUI`); does nothing inside a handler of a
     /// receiver with an alternate stack.
     pub fn unblock(&self) {
-        if self.alt_stack && entry::in_handler() {
-            return;
+        if let Some(stack) = &self.alt_stack {
+            let sp: usize;
+            // SAFETY: Reads the stack pointer.
+            unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack)) };
+            // On the alternate stack only a handler runs.
+            if stack.contains(&sp) {
+                return;
+            }
         }
         // SAFETY: STUI only sets UIF; the thread is a receiver.  No
         // `nomem`: this orders memory accesses like a compiler barrier.

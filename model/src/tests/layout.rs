@@ -292,3 +292,14 @@ fn posts_to_the_sink_notify_nobody() {
         );
     }
 }
+
+/// The contract's vectors: distinct, and below the kernel's system vectors
+/// (0xeb and up in 7.2), where the series reserves them.
+#[test]
+fn the_reserved_vectors_sit_below_the_system_vectors() {
+    use crate::hw::vectors::{KERNEL_VECTOR, NOTIFICATION_VECTOR};
+    const FIRST_SYSTEM_VECTOR_72: u8 = 0xeb;
+    assert_ne!(KERNEL_VECTOR, NOTIFICATION_VECTOR);
+    assert!(KERNEL_VECTOR < FIRST_SYSTEM_VECTOR_72);
+    assert!(NOTIFICATION_VECTOR < FIRST_SYSTEM_VECTOR_72);
+}
