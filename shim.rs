@@ -26,6 +26,8 @@ extern "C" {
     fn uintr_vector_fd_install(vector: *mut c_void) -> c_int;
     fn uintr_vector_of_file(file: *mut c_void) -> *mut c_void;
     fn uintr_watch_install(source_fd: c_uint, events: u32, owner: *mut c_void) -> c_int;
+    fn uintr_timer_install(initial_ns: i64, period_ns: i64, abs: bool, owner: *mut c_void)
+        -> c_int;
     fn uintr_mmdrop_deferred(mm: *mut c_void);
     fn uintr_preempt_disable();
     fn uintr_preempt_enable();
@@ -335,6 +337,23 @@ pub(crate) fn watch_install(source_fd: u32, events: u32, owner: *mut c_void) -> 
     // SAFETY: `owner` is only passed back to the watch callbacks, which the
     // caller's type implements.
     let fd = unsafe { uintr_watch_install(source_fd, events, owner) };
+    to_result(fd)?;
+    Ok(fd)
+}
+
+/// Starts a timer that posts through `owner` (a [`crate::timer::Timer`])
+/// at `initial_ns` (absolute if `abs`) and every `period_ns` (0: once),
+/// and installs its handle fd.  On success the handle owns `owner`; on
+/// failure the caller still does.
+pub(crate) fn timer_install(
+    initial_ns: i64,
+    period_ns: i64,
+    abs: bool,
+    owner: *mut c_void,
+) -> Result<i32> {
+    // SAFETY: `owner` is only passed back to the timer callbacks, which the
+    // caller's type implements.
+    let fd = unsafe { uintr_timer_install(initial_ns, period_ns, abs, owner) };
     to_result(fd)?;
     Ok(fd)
 }

@@ -69,6 +69,10 @@ pub(crate) static COLLECTED: Counter = Counter::new();
 pub(crate) static WATCHES: Counter = Counter::new();
 /// Posts made by watched files' wake-ups.
 pub(crate) static WATCH_POSTS: Counter = Counter::new();
+/// Open `UINTR_CREATE_TIMER` handles.
+pub(crate) static TIMERS: Counter = Counter::new();
+/// Posts made by timers' expiries.
+pub(crate) static TIMER_POSTS: Counter = Counter::new();
 
 /// Creates `uintr/stats/` with one read-only file per counter.
 pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
@@ -89,6 +93,8 @@ pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
             d.read_only_file(c"collected", &COLLECTED.0);
             d.read_only_file(c"watches", &WATCHES.0);
             d.read_only_file(c"watch_posts", &WATCH_POSTS.0);
+            d.read_only_file(c"timers", &TIMERS.0);
+            d.read_only_file(c"timer_posts", &TIMER_POSTS.0);
         }),
         GFP_KERNEL,
     )

@@ -33,6 +33,7 @@ use kernel::{
 mod abi;
 mod handler;
 mod sender;
+mod timer;
 mod vector;
 mod wait;
 mod watch;
@@ -96,6 +97,7 @@ impl MiscDevice for UintrDevice {
             Command::RegisterSelf => sender::register_self(read_arg(arg)?),
             Command::Wait => wait::wait(read_arg(arg)?, restart, arg),
             Command::WatchFd => watch::watch(read_arg(arg)?),
+            Command::CreateTimer => timer::create(read_arg(arg)?),
         }
     }
 }

@@ -21,6 +21,8 @@ pub(crate) enum PostSource {
     GiveBack = 0,
     /// A watched file woke up (`UINTR_WATCH_FD`).
     Watch = 1,
+    /// A timer expired (`UINTR_CREATE_TIMER`).
+    Timer = 2,
 }
 
 /// A thread became a receiver (`alive`) or stopped being one.

@@ -27,6 +27,7 @@ mod shim;
 mod stats;
 mod syscalls;
 mod task;
+mod timer;
 mod trace;
 mod uitt;
 mod vector_fd;

@@ -10,8 +10,10 @@
  */
 #include <linux/anon_inodes.h>
 #include <linux/cpuhotplug.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/hrtimer.h>
 #include <linux/irq_work.h>
 #include <linux/ktime.h>
@@ -31,6 +33,7 @@
 #include <asm/apic.h>
 
 #include "uintr_shim.h"
+#include "include/uapi/linux/uintr.h"
 
 #define CREATE_TRACE_POINTS
 #include "uintr_trace.h"
@@ -799,6 +802,149 @@ put_fd:
 	put_unused_fd(fd);
 free:
 	uintr_watch_free(w);
+	return ret;
+}
+
+/*
+ * Timers (UINTR_CREATE_TIMER): an hrtimer that posts through its Rust
+ * owner from its hard-interrupt callback and re-arms itself, with no
+ * system call per period.  Each user may have UINTR_TIMER_MAX_PER_USER of
+ * them, whatever the fds and memory allow: a timer costs interrupts, not
+ * only memory, and the period has a floor, so one user cannot load the
+ * CPUs with timer interrupts beyond a fixed rate.
+ */
+struct uintr_timer_user {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int count;
+};
+
+static DEFINE_HASHTABLE(uintr_timer_users, 6);
+static DEFINE_SPINLOCK(uintr_timer_users_lock);
+
+struct uintr_timer {
+	struct hrtimer timer;
+	ktime_t period;
+	struct uintr_timer_user *user;
+	void *owner;		/* the Rust timer */
+};
+
+/* Count a timer against the calling user; NULL if at the limit. */
+static struct uintr_timer_user *uintr_timer_charge(int *err)
+{
+	kuid_t uid = current_uid();
+	struct uintr_timer_user *u, *fresh;
+
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	spin_lock(&uintr_timer_users_lock);
+	hash_for_each_possible(uintr_timer_users, u, node, __kuid_val(uid))
+		if (uid_eq(u->uid, uid))
+			goto found;
+	u = fresh;
+	fresh = NULL;
+	if (!u) {
+		*err = -ENOMEM;
+		goto out;
+	}
+	u->uid = uid;
+	hash_add(uintr_timer_users, &u->node, __kuid_val(uid));
+found:
+	if (u->count >= UINTR_TIMER_MAX_PER_USER) {
+		*err = -EAGAIN;
+		u = NULL;
+	} else {
+		u->count++;
+	}
+out:
+	spin_unlock(&uintr_timer_users_lock);
+	kfree(fresh);
+	return u;
+}
+
+static void uintr_timer_uncharge(struct uintr_timer_user *u)
+{
+	spin_lock(&uintr_timer_users_lock);
+	if (--u->count)
+		u = NULL;
+	else
+		hash_del(&u->node);
+	spin_unlock(&uintr_timer_users_lock);
+	kfree(u);
+}
+
+static enum hrtimer_restart uintr_timer_fn(struct hrtimer *t)
+{
+	struct uintr_timer *ut = container_of(t, struct uintr_timer, timer);
+
+	if (!uintr_rust_timer_fire(ut->owner) || !ut->period)
+		return HRTIMER_NORESTART;
+	/* Expiries missed meanwhile coalesce into this one post. */
+	hrtimer_forward_now(t, ut->period);
+	return HRTIMER_RESTART;
+}
+
+static int uintr_timer_fop_release(struct inode *inode, struct file *file)
+{
+	struct uintr_timer *ut = file->private_data;
+	void *owner = ut->owner;
+
+	/* After this the callback cannot run, nor be running. */
+	hrtimer_cancel(&ut->timer);
+	uintr_timer_uncharge(ut->user);
+	kfree(ut);
+	uintr_rust_timer_release(owner);
+	return 0;
+}
+
+static const struct file_operations uintr_timer_fops = {
+	.owner		= THIS_MODULE,
+	.release	= uintr_timer_fop_release,
+	.llseek		= noop_llseek,
+};
+
+/*
+ * Start a timer posting through @owner and install its close-on-exec
+ * handle fd.  On success the handle owns @owner (released through
+ * uintr_rust_timer_release); on failure the caller still does.
+ * The caller checked the arguments.
+ */
+int uintr_timer_install(s64 initial_ns, s64 period_ns, bool abs, void *owner)
+{
+	enum hrtimer_mode mode = abs ? HRTIMER_MODE_ABS_HARD : HRTIMER_MODE_REL_HARD;
+	struct uintr_timer *ut;
+	struct file *handle;
+	int fd, ret = 0;
+
+	ut = kzalloc(sizeof(*ut), GFP_KERNEL_ACCOUNT);
+	if (!ut)
+		return -ENOMEM;
+	ut->user = uintr_timer_charge(&ret);
+	if (!ut->user)
+		goto free;
+	ut->period = ns_to_ktime(period_ns);
+	ut->owner = owner;
+	hrtimer_setup(&ut->timer, uintr_timer_fn, CLOCK_MONOTONIC, mode);
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto uncharge;
+	}
+	handle = anon_inode_getfile("[uintr-timer]", &uintr_timer_fops, ut,
+				    O_RDWR | O_CLOEXEC);
+	if (IS_ERR(handle)) {
+		ret = PTR_ERR(handle);
+		put_unused_fd(fd);
+		goto uncharge;
+	}
+	/* Started on this CPU, where the receiver that made it runs now. */
+	hrtimer_start(&ut->timer, ns_to_ktime(initial_ns), mode);
+	fd_install(fd, handle);
+	return fd;
+
+uncharge:
+	uintr_timer_uncharge(ut->user);
+free:
+	kfree(ut);
 	return ret;
 }
 

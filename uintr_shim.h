@@ -14,6 +14,7 @@ struct uintr_poll;
 int uintr_vector_fd_install(void *vector);
 void *uintr_vector_of_file(struct file *file);
 int uintr_watch_install(unsigned int source_fd, u32 events, void *owner);
+int uintr_timer_install(s64 initial_ns, s64 period_ns, bool abs, void *owner);
 void uintr_mmdrop_deferred(struct mm_struct *mm);
 void uintr_preempt_disable(void);
 void uintr_preempt_enable(void);
@@ -61,5 +62,7 @@ int uintr_rust_vector_take(void *vector, u64 *count);
 void uintr_rust_vector_untake(void *vector, u64 count);
 bool uintr_rust_watch_fire(void *watch);
 void uintr_rust_watch_release(void *watch);
+bool uintr_rust_timer_fire(void *timer);
+void uintr_rust_timer_release(void *timer);
 
 #endif /* UINTR_SHIM_H */

@@ -21,6 +21,7 @@
 /* Who posted (uintr_kernel_post's @source). */
 #define UINTR_SRC_GIVE_BACK	0	/* an unread count, its last fd closed */
 #define UINTR_SRC_WATCH		1	/* a watched file woke up */
+#define UINTR_SRC_TIMER		2	/* a timer expired (UINTR_CREATE_TIMER) */
 
 TRACE_EVENT(uintr_receiver,
 	TP_PROTO(u64 upid, bool alive),
@@ -58,7 +59,8 @@ TRACE_EVENT(uintr_kernel_post,
 		  __entry->vector,
 		  __print_symbolic(__entry->source,
 				   { UINTR_SRC_GIVE_BACK, "give-back" },
-				   { UINTR_SRC_WATCH, "watch" }),
+				   { UINTR_SRC_WATCH, "watch" },
+				   { UINTR_SRC_TIMER, "timer" }),
 		  __print_symbolic(__entry->how,
 				   { UINTR_POST_PENDING, "pending" },
 				   { UINTR_POST_NOTIFY, "notify" },

@@ -235,6 +235,22 @@ int uintr_watch_fd(int source_fd, int vector_fd, uint32_t events)
 	return dev_ioctl(UINTR_WATCH_FD, (uintptr_t)&args);
 }
 
+int uintr_timer_create(int vector_fd, uint64_t initial_ns, uint64_t period_ns, int abs)
+{
+	struct uintr_timer_args args = {
+		.vector_fd = vector_fd,
+		.flags = abs ? UINTR_TIMER_ABSTIME : 0,
+		.initial_ns = (int64_t)initial_ns,
+		.period_ns = (int64_t)period_ns,
+	};
+
+	if (initial_ns > INT64_MAX || period_ns > INT64_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	return dev_ioctl(UINTR_CREATE_TIMER, (uintptr_t)&args);
+}
+
 static void ns_to_timespec(uint64_t ns, struct timespec *ts)
 {
 	ts->tv_sec = (time_t)(ns / 1000000000);

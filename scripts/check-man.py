@@ -26,6 +26,7 @@ PAGE = {
     "UINTR_UNREGISTER_SENDER": "UINTR_REGISTER_SENDER",
     "UINTR_WAIT": "UINTR_WAIT",
     "UINTR_WATCH_FD": "UINTR_WATCH_FD",
+    "UINTR_CREATE_TIMER": "UINTR_CREATE_TIMER",
 }
 # What every page lists besides its own (uapi.md's "all" rows).
 COMMON = {"EFAULT", "EOPNOTSUPP"}

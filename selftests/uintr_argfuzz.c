@@ -120,6 +120,7 @@ static void invalid_call(uint64_t step)
 		struct uintr_self_args self;
 		struct uintr_wait_args w;
 		struct uintr_watch_args wf;
+		struct uintr_timer_args t;
 		char raw[64];
 	} a;
 	unsigned long cmd, arg;
@@ -205,6 +206,16 @@ static void invalid_call(uint64_t step)
 		a.wf.events = fz_below(r[6], 4) ? EPOLLIN : (uint32_t)(r[6] >> 8);
 		a.wf.source_fd = fz_below(r[6] >> 40, 2) ? pipefd[0] : (int32_t)(r[6] >> 44);
 		a.wf.vector_fd = non_vector_fd(r[3], &allow);
+		fz_allow(&allow, EINVAL);
+		fz_allow(&allow, EBADF);
+		break;
+	case UINTR_CREATE_TIMER:
+		/* This thread has no vector fd either. */
+		len = sizeof(a.t);
+		a.t.flags = fz_flags(r[4], UINTR_TIMER_ABSTIME);
+		a.t.initial_ns = (int64_t)r[6] >> fz_below(r[6], 64);
+		a.t.period_ns = (int64_t)r[7] >> fz_below(r[7], 64);
+		a.t.vector_fd = non_vector_fd(r[3], &allow);
 		fz_allow(&allow, EINVAL);
 		fz_allow(&allow, EBADF);
 		break;
@@ -302,9 +313,10 @@ static void model_call(uint64_t step)
 		r[i] = fz_rand(seed, 2, step, i);
 	kind = fz_below(r[0], 8) ? FZ_PTR_OK : (int)fz_below(r[0] >> 3, FZ_PTR_KINDS);
 	op = (int)fz_below(r[1], FZ_NCMDS + 2);
+	_Static_assert(FZ_NCMDS == 9, "one size per command below");
 	if (kind != FZ_PTR_OK && op != 1 && op != 4 && op < (int)FZ_NCMDS) {
 		/* An unreadable structure. */
-		static const size_t sizes[] = { 24, 0, 8, 8, 0, 8, 16 };
+		static const size_t sizes[] = { 24, 0, 8, 8, 0, 8, 16, 16, 24 };
 		void *p = fz_ptr(&arena, kind, sizes[op], r[2]);
 
 		fz_allow(&allow, EFAULT);

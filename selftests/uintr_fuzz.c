@@ -1641,7 +1641,7 @@ check:
 
 static void op_bad_ioctl(void)
 {
-	static const size_t sizes[] = { 24, 0, 8, 8, 0, 8, 16, 16 };
+	static const size_t sizes[] = { 24, 0, 8, 8, 0, 8, 16, 16, 24 };
 
 	_Static_assert(ARRAY_SIZE(sizes) == FZ_NCMDS, "one size per command");
 	struct fz_errset allow = { 0 };

@@ -83,7 +83,7 @@ static inline void fz_errset_str(const struct fz_errset *s, char *buf, size_t le
 static const unsigned long fz_cmds[] = {
 	UINTR_REGISTER_HANDLER, UINTR_UNREGISTER_HANDLER, UINTR_CREATE_VECTOR_FD,
 	UINTR_REGISTER_SENDER, UINTR_UNREGISTER_SENDER, UINTR_REGISTER_SELF,
-	UINTR_WAIT, UINTR_WATCH_FD,
+	UINTR_WAIT, UINTR_WATCH_FD, UINTR_CREATE_TIMER,
 };
 
 #define FZ_NCMDS	ARRAY_SIZE(fz_cmds)
@@ -99,6 +99,7 @@ static inline const char *fz_cmd_name(unsigned long cmd)
 	case UINTR_REGISTER_SELF: return "REGISTER_SELF";
 	case UINTR_WAIT: return "WAIT";
 	case UINTR_WATCH_FD: return "WATCH_FD";
+	case UINTR_CREATE_TIMER: return "CREATE_TIMER";
 	}
 	return "other";
 }

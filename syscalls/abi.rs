@@ -61,7 +61,18 @@ pub(crate) struct WatchArgs {
     pub(crate) flags: u32,
 }
 
+/// `struct uintr_timer_args`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TimerArgs {
+    pub(crate) vector_fd: i32,
+    pub(crate) flags: u32,
+    pub(crate) initial_ns: i64,
+    pub(crate) period_ns: i64,
+}
+
 const _: () = assert!(core::mem::size_of::<HandlerArgs>() == 24);
+const _: () = assert!(core::mem::size_of::<TimerArgs>() == 24);
 const _: () = assert!(core::mem::size_of::<VectorArgs>() == 8);
 const _: () = assert!(core::mem::size_of::<SenderArgs>() == 8);
 const _: () = assert!(core::mem::size_of::<WaitArgs>() == 16);
@@ -78,6 +89,8 @@ unsafe impl FromBytes for SenderArgs {}
 unsafe impl FromBytes for WaitArgs {}
 // SAFETY: As for `HandlerArgs`.
 unsafe impl FromBytes for WatchArgs {}
+// SAFETY: As for `HandlerArgs`.
+unsafe impl FromBytes for TimerArgs {}
 
 /// `UINTR_HANDLER_ALT_STACK`.
 pub(crate) const HANDLER_ALT_STACK: u32 = 1 << 0;
@@ -85,6 +98,10 @@ pub(crate) const HANDLER_ALT_STACK: u32 = 1 << 0;
 pub(crate) const VECTOR_FD_POLL: u32 = 1 << 0;
 /// `UINTR_WAIT_TIMEOUT`.
 pub(crate) const WAIT_TIMEOUT: u32 = 1 << 0;
+/// `UINTR_TIMER_ABSTIME`.
+pub(crate) const TIMER_ABSTIME: u32 = 1 << 0;
+/// `UINTR_TIMER_MIN_PERIOD_NS`.
+pub(crate) const TIMER_MIN_PERIOD_NS: i64 = 10000;
 
 const MAGIC: u32 = 0xE7;
 
@@ -96,6 +113,7 @@ const UNREGISTER_SENDER: u32 = _IO(MAGIC, 0x04);
 const REGISTER_SELF: u32 = _IOW::<VectorArgs>(MAGIC, 0x05);
 const WAIT: u32 = _IOW::<WaitArgs>(MAGIC, 0x06);
 const WATCH_FD: u32 = _IOW::<WatchArgs>(MAGIC, 0x07);
+const CREATE_TIMER: u32 = _IOW::<TimerArgs>(MAGIC, 0x08);
 
 /// A decoded `/dev/uintr` command.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -116,6 +134,8 @@ pub(crate) enum Command {
     Wait,
     /// `UINTR_WATCH_FD`.
     WatchFd,
+    /// `UINTR_CREATE_TIMER`.
+    CreateTimer,
 }
 
 impl Command {
@@ -130,6 +150,7 @@ impl Command {
             REGISTER_SELF => Self::RegisterSelf,
             WAIT => Self::Wait,
             WATCH_FD => Self::WatchFd,
+            CREATE_TIMER => Self::CreateTimer,
             _ => return None,
         })
     }

@@ -18,7 +18,9 @@
  *   none    no tick: run to completion
  *   uipi    a timer thread on another CPU that executes SENDUIPI each quantum
  *   utimer  the kernel: a periodic timerfd watched with UINTR_WATCH_FD
- *           (libuintr's uintr_timer), acked by the handler
+ *           (libuintr's uintr_timer_start), acked by the handler
+ *   ktimer  the kernel: a UINTR_CREATE_TIMER timer (uintr_timer_create),
+ *           no system call per period
  *   signal  setitimer(ITIMER_REAL) and a SIGALRM handler (the scheduler
  *           blocks SIGALRM for itself, unblocks it for each new task)
  *
@@ -62,8 +64,14 @@
 #define STACK_SIZE	(16 * 1024)
 #define LONG_PERMILLE	100
 
-enum mode { NONE, UIPI, UTIMER, SIGNAL, MODES };
-static const char *const mode_name[MODES] = { "none", "uipi", "utimer", "signal" };
+enum mode { NONE, UIPI, UTIMER, KTIMER, SIGNAL, MODES };
+static const char *const mode_name[MODES] = { "none", "uipi", "utimer", "ktimer", "signal" };
+
+/* Whether @m takes its ticks as user interrupts. */
+static bool uses_uintr(enum mode m)
+{
+	return m == UIPI || m == UTIMER || m == KTIMER;
+}
 
 struct task {
 	void *sp;
@@ -197,7 +205,7 @@ static void ticks_blocked(bool blocked)
 {
 	sigset_t alrm;
 
-	if (run_mode == UIPI || run_mode == UTIMER) {
+	if (uses_uintr(run_mode)) {
 		if (blocked)
 			uintr_block();
 		else
@@ -346,7 +354,7 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	double gap_us = mean_us * 100.0 / load, t_us = 0;
 	struct timer_thread tt = { .cpu = 1, .vfd = -1 };
 	uint64_t start, idle = 0, end, in_tasks = 0;
-	int vfd = -1, rc = 0;
+	int vfd = -1, rc = 0, ktimer = -1;
 
 	if (!tasks || !lat_short || !lat_long) {
 		rc = -ENOMEM;
@@ -368,7 +376,7 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	n_in = n_out = 0;
 	resumed_at = 0;
 	in_sched = 1;
-	if (mode == UIPI || mode == UTIMER) {
+	if (uses_uintr(mode)) {
 		if (uintr_set_handler(TICK_VECTOR, uintr_tick) ||
 		    uintr_register_receiver(NULL, 0)) {
 			rc = -errno;
@@ -397,6 +405,16 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 		ticks_blocked(true);
 		sigaction(SIGALRM, &sa, NULL);
 		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	if (mode == KTIMER) {
+		ktimer = uintr_timer_create(vfd, quantum_us * 1000ULL, quantum_us * 1000ULL, 0);
+		if (ktimer < 0) {
+			rc = -errno;
+			tt.stop = 1;
+			if (two_cpus)
+				pthread_join(tt.thread, NULL);
+			goto out_receiver;
+		}
 	}
 	if (mode == UTIMER &&
 	    uintr_timer_start(&utimer, vfd, quantum_us * 1000ULL, quantum_us * 1000ULL, 0)) {
@@ -474,6 +492,8 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 		rc = -tt.rc;
 	if (mode == UTIMER)
 		uintr_timer_destroy(&utimer);
+	if (mode == KTIMER)
+		close(ktimer);
 
 	r->short_p50 = pct(lat_short, ns, 50);
 	r->short_p99 = pct(lat_short, ns, 99);
@@ -486,7 +506,7 @@ static int run(enum mode mode, unsigned int quantum_us, size_t n, unsigned int l
 	r->ticks = ticks;
 	r->tasks = n;
 out_receiver:
-	if (mode == UIPI || mode == UTIMER) {
+	if (uses_uintr(mode)) {
 		if (vfd >= 0)
 			close(vfd);
 		uintr_unregister_receiver();
@@ -544,7 +564,7 @@ int main(int argc, char **argv)
 			check = true;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [--preempt none|uipi|utimer|signal]... "
+			fprintf(stderr, "usage: %s [--preempt none|uipi|utimer|ktimer|signal]... "
 				"[--quantum US]... [--tasks N] [--load PERCENT] [--short US] [--long US] [--check]\n",
 				argv[0]);
 			return 2;

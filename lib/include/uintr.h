@@ -163,6 +163,15 @@ int uintr_read_count(int vector_fd, uint64_t *count);
 int uintr_watch_fd(int source_fd, int vector_fd, uint32_t events);
 
 /*
+ * A kernel timer (UINTR_CREATE_TIMER) that posts the vector behind
+ * @vector_fd after @initial_ns (an absolute CLOCK_MONOTONIC time with
+ * @abs) and then every @period_ns (0: once, else at least 10 us), with no
+ * system call per period.  Returns its handle fd; closing it cancels the
+ * timer.  Prefer it to uintr_timer_start(), which needs an ack per period.
+ */
+int uintr_timer_create(int vector_fd, uint64_t initial_ns, uint64_t period_ns, int abs);
+
+/*
  * A timer that posts the vector behind @vector_fd after @initial_ns and
  * then every @period_ns (0: once), on CLOCK_MONOTONIC: a timerfd watched
  * with uintr_watch_fd().  @abs: @initial_ns is an absolute

@@ -108,6 +108,28 @@ struct uintr_watch_args {
 	__u32 flags;		/* must be 0 */
 };
 
+/* struct uintr_timer_args.flags */
+#define UINTR_TIMER_ABSTIME	(1U << 0)	/* @initial_ns is a CLOCK_MONOTONIC time */
+
+#define UINTR_TIMER_MIN_PERIOD_NS 10000		/* the shortest period */
+#define UINTR_TIMER_MAX_PER_USER 64		/* timers one user may have */
+
+/*
+ * UINTR_CREATE_TIMER: post the vector of @vector_fd at @initial_ns
+ * (relative, > 0; with UINTR_TIMER_ABSTIME an absolute CLOCK_MONOTONIC
+ * time) and then every @period_ns (0: once, else at least
+ * UINTR_TIMER_MIN_PERIOD_NS), from the timer's interrupt, with no system
+ * call per period.  Expiries the receiver has not taken yet coalesce, as
+ * any posts do.  Returns a close-on-exec handle fd; its last close cancels
+ * the timer, and the end of the receiver stops it.
+ */
+struct uintr_timer_args {
+	__s32 vector_fd;
+	__u32 flags;
+	__s64 initial_ns;
+	__s64 period_ns;
+};
+
 #define UINTR_IOC_MAGIC		0xE7
 
 #define UINTR_REGISTER_HANDLER	_IOW(UINTR_IOC_MAGIC, 0x00, struct uintr_handler_args)
@@ -119,5 +141,6 @@ struct uintr_watch_args {
 #define UINTR_REGISTER_SELF	_IOW(UINTR_IOC_MAGIC, 0x05, struct uintr_self_args)
 #define UINTR_WAIT		_IOW(UINTR_IOC_MAGIC, 0x06, struct uintr_wait_args)
 #define UINTR_WATCH_FD		_IOW(UINTR_IOC_MAGIC, 0x07, struct uintr_watch_args)
+#define UINTR_CREATE_TIMER	_IOW(UINTR_IOC_MAGIC, 0x08, struct uintr_timer_args)
 
 #endif /* _UAPI_LINUX_UINTR_H */

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UINTR_CREATE_TIMER: one-shot and periodic timers, relative and absolute,
+ * delivered as a vector of the receiver with no system call per period;
+ * closing the handle cancels, the end of the receiver stops; the period
+ * floor, the per-user limit and the errno of each bad argument.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <time.h>
+
+#include "uintr_test.h"
+#include "kselftest_harness.h"
+
+#define VEC 4
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int make_timer(int dev, int vfd, uint32_t flags, int64_t initial, int64_t period)
+{
+	struct uintr_timer_args a = {
+		.vector_fd = vfd, .flags = flags, .initial_ns = initial, .period_ns = period,
+	};
+
+	return ioctl(dev, UINTR_CREATE_TIMER, &a);
+}
+
+/* Spin in user space for @ns nanoseconds. */
+static void spin_ns(int64_t ns)
+{
+	int64_t end = now_ns() + ns;
+
+	while (now_ns() < end)
+		__builtin_ia32_pause();
+}
+
+FIXTURE(timer)
+{
+	int dev;
+	int vfd;
+};
+
+FIXTURE_SETUP(timer)
+{
+	self->dev = uintr_receiver_start();
+	if (self->dev < 0)
+		SKIP(return, "no user interrupts in this kernel or CPU");
+	self->vfd = uintr_vector_fd(self->dev, VEC);
+	ASSERT_LE(0, self->vfd);
+}
+
+FIXTURE_TEARDOWN(timer)
+{
+	if (self->dev < 0)
+		return;
+	close(self->vfd);
+	uintr_receiver_stop(self->dev);
+}
+
+TEST_F(timer, a_one_shot_timer_fires_once)
+{
+	int t = make_timer(self->dev, self->vfd, 0, 2000000, 0);
+
+	ASSERT_LE(0, t);
+	uintr_spin_until(&uintr_received[VEC], 1);
+	spin_ns(20000000);
+	EXPECT_EQ(1UL, uintr_received[VEC]);
+	close(t);
+}
+
+/*
+ * 1 ms for 200 ms of CLOCK_MONOTONIC while the receiver spins: each expiry
+ * reaches the handler, none is lost and none doubled.
+ */
+TEST_F(timer, a_periodic_timer_fires_once_per_period)
+{
+	int64_t start;
+	uint64_t got;
+	int t;
+
+	start = now_ns();
+	t = make_timer(self->dev, self->vfd, UINTR_TIMER_ABSTIME, start + 1000000, 1000000);
+	ASSERT_LE(0, t);
+	spin_ns(start + 200500000 - now_ns());
+	got = uintr_received[VEC];
+	close(t);
+	ksft_print_msg("%lu expiries in 200 ms at a 1 ms period\n", (unsigned long)got);
+	EXPECT_LE(180UL, got);
+	EXPECT_GE(200UL, got);
+}
+
+TEST_F(timer, closing_the_handle_cancels)
+{
+	int t = make_timer(self->dev, self->vfd, 0, 1000000, 1000000);
+	uint64_t at_close;
+
+	ASSERT_LE(0, t);
+	uintr_spin_until(&uintr_received[VEC], 3);
+	close(t);
+	at_close = uintr_received[VEC];
+	spin_ns(20000000);
+	/* One may have been on its way when the handle closed. */
+	EXPECT_GE(at_close + 1, uintr_received[VEC]);
+}
+
+TEST_F(timer, a_timer_wakes_a_receiver_in_uintr_wait)
+{
+	struct uintr_wait_args w = { .flags = UINTR_WAIT_TIMEOUT, .timeout_ns = 2000000000LL };
+	int t = make_timer(self->dev, self->vfd, 0, 5000000, 0);
+
+	ASSERT_LE(0, t);
+	ASSERT_EQ(0, ioctl(self->dev, UINTR_WAIT, &w));
+	uintr_spin_until(&uintr_received[VEC], 1);
+	EXPECT_EQ(1UL, uintr_received[VEC]);
+	close(t);
+}
+
+TEST_F(timer, bad_arguments_get_their_errno)
+{
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	errno = 0;
+	EXPECT_EQ(-1, make_timer(self->dev, self->vfd, 2, 1000000, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, make_timer(self->dev, self->vfd, 0, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, make_timer(self->dev, self->vfd, 0, -1, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, make_timer(self->dev, self->vfd, UINTR_TIMER_ABSTIME, -1, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, make_timer(self->dev, self->vfd, 0, 1000000, -1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, make_timer(self->dev, self->vfd, 0, 1000000,
+				 UINTR_TIMER_MIN_PERIOD_NS - 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, make_timer(self->dev, -1, 0, 1000000, 0));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, make_timer(self->dev, efd, 0, 1000000, 0));
+	EXPECT_EQ(EINVAL, errno);
+	close(efd);
+}
+
+static void *make_vector_fd_and_leave(void *arg)
+{
+	int *vfd = arg;
+	int dev = uintr_open();
+
+	if (dev < 0 || uintr_register(dev, uintr_count_handler))
+		return NULL;
+	*vfd = uintr_vector_fd(dev, VEC);
+	ioctl(dev, UINTR_UNREGISTER_HANDLER, 0);
+	close(dev);
+	return NULL;
+}
+
+TEST_F(timer, a_gone_receiver_gets_no_timer)
+{
+	int vfd = -1;
+	pthread_t th;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, make_vector_fd_and_leave, &vfd));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_LE(0, vfd);
+	errno = 0;
+	EXPECT_EQ(-1, make_timer(self->dev, vfd, 0, 1000000, 0));
+	EXPECT_EQ(ESRCH, errno);
+	close(vfd);
+}
+
+/* A timer whose receiver unregisters stops at its next expiry. */
+TEST_F(timer, the_end_of_the_receiver_stops_the_timer)
+{
+	long posts;
+	int t;
+
+	if (uintr_stat("timer_posts") < 0)
+		SKIP(return, "no debugfs counters");
+	t = make_timer(self->dev, self->vfd, 0, 1000000, 1000000);
+	ASSERT_LE(0, t);
+	uintr_spin_until(&uintr_received[VEC], 2);
+	_clui();
+	ASSERT_EQ(0, ioctl(self->dev, UINTR_UNREGISTER_HANDLER, 0));
+	spin_ns(5000000);
+	posts = uintr_stat("timer_posts");
+	spin_ns(20000000);
+	EXPECT_EQ(posts, uintr_stat("timer_posts"));
+	close(t);
+	/* A receiver again, for the teardown. */
+	ASSERT_EQ(0, uintr_register(self->dev, uintr_count_handler));
+}
+
+TEST_F(timer, one_user_may_have_a_bounded_number_of_timers)
+{
+	int t[UINTR_TIMER_MAX_PER_USER + 1], n = 0, extra;
+	long before = uintr_stat("timers");
+
+	for (n = 0; n < UINTR_TIMER_MAX_PER_USER; n++) {
+		t[n] = make_timer(self->dev, self->vfd, 0, 3600000000000LL, 0);
+		if (t[n] < 0)
+			break;
+	}
+	/* Other tests' timers are closed, so all of them fit. */
+	EXPECT_EQ(UINTR_TIMER_MAX_PER_USER, n);
+	errno = 0;
+	extra = make_timer(self->dev, self->vfd, 0, 3600000000000LL, 0);
+	EXPECT_EQ(-1, extra);
+	EXPECT_EQ(EAGAIN, errno);
+	close(t[0]);
+	t[0] = make_timer(self->dev, self->vfd, 0, 3600000000000LL, 0);
+	EXPECT_LE(0, t[0]);
+	while (n--)
+		close(t[n]);
+	if (before >= 0)
+		EXPECT_EQ(before, uintr_stat("timers"));
+}
+
+TEST_HARNESS_MAIN
