@@ -27,6 +27,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/time_namespace.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
@@ -808,15 +809,17 @@ free:
 /*
  * Timers (UINTR_CREATE_TIMER): an hrtimer that posts through its Rust
  * owner from its hard-interrupt callback and re-arms itself, with no
- * system call per period.  Each user may have UINTR_TIMER_MAX_PER_USER of
- * them, whatever the fds and memory allow: a timer costs interrupts, not
- * only memory, and the period has a floor, so one user cannot load the
- * CPUs with timer interrupts beyond a fixed rate.
+ * system call per period.  A timer costs interrupts, not only memory, so
+ * each user (kuid) may have UINTR_TIMER_MAX_PER_USER of them whose
+ * periods add up to at most UINTR_TIMER_MAX_RATE_PER_USER expiries a
+ * second (a one-shot timer counts as none), whatever the fds and memory
+ * allow: one user cannot keep a CPU in timer interrupts.
  */
 struct uintr_timer_user {
 	struct hlist_node node;
 	kuid_t uid;
 	unsigned int count;
+	u64 rate;		/* expiries per second, summed */
 };
 
 static DEFINE_HASHTABLE(uintr_timer_users, 6);
@@ -825,12 +828,13 @@ static DEFINE_SPINLOCK(uintr_timer_users_lock);
 struct uintr_timer {
 	struct hrtimer timer;
 	ktime_t period;
+	u64 rate;
 	struct uintr_timer_user *user;
 	void *owner;		/* the Rust timer */
 };
 
-/* Count a timer against the calling user; NULL if at the limit. */
-static struct uintr_timer_user *uintr_timer_charge(int *err)
+/* Count a timer of @rate expiries a second against the calling user. */
+static struct uintr_timer_user *uintr_timer_charge(u64 rate, int *err)
 {
 	kuid_t uid = current_uid();
 	struct uintr_timer_user *u, *fresh;
@@ -849,11 +853,18 @@ static struct uintr_timer_user *uintr_timer_charge(int *err)
 	u->uid = uid;
 	hash_add(uintr_timer_users, &u->node, __kuid_val(uid));
 found:
-	if (u->count >= UINTR_TIMER_MAX_PER_USER) {
+	if (u->count >= UINTR_TIMER_MAX_PER_USER ||
+	    u->rate + rate > UINTR_TIMER_MAX_RATE_PER_USER) {
 		*err = -EAGAIN;
+		/* A fresh entry nobody else counts on goes again. */
+		if (!u->count) {
+			hash_del(&u->node);
+			fresh = u;
+		}
 		u = NULL;
 	} else {
 		u->count++;
+		u->rate += rate;
 	}
 out:
 	spin_unlock(&uintr_timer_users_lock);
@@ -861,9 +872,10 @@ out:
 	return u;
 }
 
-static void uintr_timer_uncharge(struct uintr_timer_user *u)
+static void uintr_timer_uncharge(struct uintr_timer_user *u, u64 rate)
 {
 	spin_lock(&uintr_timer_users_lock);
+	u->rate -= rate;
 	if (--u->count)
 		u = NULL;
 	else
@@ -890,7 +902,7 @@ static int uintr_timer_fop_release(struct inode *inode, struct file *file)
 
 	/* After this the callback cannot run, nor be running. */
 	hrtimer_cancel(&ut->timer);
-	uintr_timer_uncharge(ut->user);
+	uintr_timer_uncharge(ut->user, ut->rate);
 	kfree(ut);
 	uintr_rust_timer_release(owner);
 	return 0;
@@ -918,7 +930,9 @@ int uintr_timer_install(s64 initial_ns, s64 period_ns, bool abs, void *owner)
 	ut = kzalloc(sizeof(*ut), GFP_KERNEL_ACCOUNT);
 	if (!ut)
 		return -ENOMEM;
-	ut->user = uintr_timer_charge(&ret);
+	/* Periods are at least UINTR_TIMER_MIN_PERIOD_NS: no overflow. */
+	ut->rate = period_ns ? DIV_ROUND_UP_ULL(NSEC_PER_SEC, period_ns) : 0;
+	ut->user = uintr_timer_charge(ut->rate, &ret);
 	if (!ut->user)
 		goto free;
 	ut->period = ns_to_ktime(period_ns);
@@ -936,13 +950,20 @@ int uintr_timer_install(s64 initial_ns, s64 period_ns, bool abs, void *owner)
 		put_unused_fd(fd);
 		goto uncharge;
 	}
-	/* Started on this CPU, where the receiver that made it runs now. */
-	hrtimer_start(&ut->timer, ns_to_ktime(initial_ns), mode);
+	/*
+	 * Started on this CPU, where the receiver that made it runs now
+	 * (unless the CPU is nohz_full: the hrtimer core then picks a
+	 * housekeeping CPU).  An absolute time is the caller's
+	 * CLOCK_MONOTONIC, which a time namespace may offset.
+	 */
+	hrtimer_start(&ut->timer,
+		      abs ? timens_ktime_to_host(CLOCK_MONOTONIC, ns_to_ktime(initial_ns)) :
+			    ns_to_ktime(initial_ns), mode);
 	fd_install(fd, handle);
 	return fd;
 
 uncharge:
-	uintr_timer_uncharge(ut->user);
+	uintr_timer_uncharge(ut->user, ut->rate);
 free:
 	kfree(ut);
 	return ret;

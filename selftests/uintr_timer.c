@@ -3,7 +3,7 @@
  * UINTR_CREATE_TIMER: one-shot and periodic timers, relative and absolute,
  * delivered as a vector of the receiver with no system call per period;
  * closing the handle cancels, the end of the receiver stops; the period
- * floor, the per-user limit and the errno of each bad argument.
+ * floor, the per-user limits and the errno of each bad argument.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -110,15 +110,21 @@ TEST_F(timer, closing_the_handle_cancels)
 	EXPECT_GE(at_close + 1, uintr_received[VEC]);
 }
 
+/* The receiver sleeps in UINTR_WAIT well before the expiry, which wakes it. */
 TEST_F(timer, a_timer_wakes_a_receiver_in_uintr_wait)
 {
-	struct uintr_wait_args w = { .flags = UINTR_WAIT_TIMEOUT, .timeout_ns = 2000000000LL };
-	int t = make_timer(self->dev, self->vfd, 0, 5000000, 0);
+	struct uintr_wait_args w = { .flags = UINTR_WAIT_TIMEOUT, .timeout_ns = 5000000000LL };
+	int64_t start = now_ns(), slept;
+	int t = make_timer(self->dev, self->vfd, 0, 100000000, 0);
 
 	ASSERT_LE(0, t);
 	ASSERT_EQ(0, ioctl(self->dev, UINTR_WAIT, &w));
+	slept = now_ns() - start;
 	uintr_spin_until(&uintr_received[VEC], 1);
 	EXPECT_EQ(1UL, uintr_received[VEC]);
+	/* Woken by the expiry at 100 ms, not before and not by the timeout. */
+	EXPECT_LE(90000000LL, slept);
+	EXPECT_GT(1000000000LL, slept);
 	close(t);
 }
 
@@ -219,6 +225,28 @@ TEST_F(timer, one_user_may_have_a_bounded_number_of_timers)
 		close(t[n]);
 	if (before >= 0)
 		EXPECT_EQ(before, uintr_stat("timers"));
+}
+
+/* The periods of one user's timers add up to a bounded rate. */
+TEST_F(timer, one_user_has_a_bounded_rate_of_expiries)
+{
+	int64_t min = UINTR_TIMER_MIN_PERIOD_NS, far = 3600000000000LL;
+	int fast, slow;
+
+	/* 100,000 a second: the whole budget, far in the future. */
+	fast = make_timer(self->dev, self->vfd, 0, far, min);
+	ASSERT_LE(0, fast);
+	errno = 0;
+	EXPECT_EQ(-1, make_timer(self->dev, self->vfd, 0, far, 1000000));
+	EXPECT_EQ(EAGAIN, errno);
+	/* A one-shot timer costs no rate. */
+	slow = make_timer(self->dev, self->vfd, 0, far, 0);
+	EXPECT_LE(0, slow);
+	close(slow);
+	close(fast);
+	slow = make_timer(self->dev, self->vfd, 0, far, 1000000);
+	EXPECT_LE(0, slow);
+	close(slow);
 }
 
 TEST_HARNESS_MAIN

@@ -113,6 +113,7 @@ struct uintr_watch_args {
 
 #define UINTR_TIMER_MIN_PERIOD_NS 10000		/* the shortest period */
 #define UINTR_TIMER_MAX_PER_USER 64		/* timers one user may have */
+#define UINTR_TIMER_MAX_RATE_PER_USER 100000	/* their expiries per second */
 
 /*
  * UINTR_CREATE_TIMER: post the vector of @vector_fd at @initial_ns
