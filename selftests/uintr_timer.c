@@ -7,7 +7,9 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "uintr_test.h"
@@ -247,6 +249,60 @@ TEST_F(timer, one_user_has_a_bounded_rate_of_expiries)
 	slow = make_timer(self->dev, self->vfd, 0, far, 1000000);
 	EXPECT_LE(0, slow);
 	close(slow);
+}
+
+/*
+ * A fork child holds a copy of the handle: the timer runs until the last
+ * copy closes, here the child's, at its exit.
+ */
+TEST_F(timer, the_last_copy_of_the_handle_cancels)
+{
+	int t = make_timer(self->dev, self->vfd, 0, 1000000, 1000000);
+	uint64_t before, at_exit;
+	pid_t child;
+	int status;
+
+	ASSERT_LE(0, t);
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		usleep(100000);
+		_exit(0);
+	}
+	close(t);
+	before = uintr_received[VEC];
+	spin_ns(30000000);
+	/* The child's copy keeps it going. */
+	EXPECT_LT(before + 10, uintr_received[VEC]);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	at_exit = uintr_received[VEC];
+	spin_ns(20000000);
+	EXPECT_GE(at_exit + 1, uintr_received[VEC]);
+}
+
+/* The handle is close-on-exec: a child that execs drops its copy. */
+TEST_F(timer, exec_drops_the_handle)
+{
+	int t = make_timer(self->dev, self->vfd, 0, 1000000, 1000000);
+	uint64_t after_exec;
+	pid_t child;
+	int status;
+
+	ASSERT_LE(0, t);
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		execl("/bin/sleep", "sleep", "1", (char *)NULL);
+		_exit(127);
+	}
+	close(t);
+	/* The child has exec'd by now and lives on for a second. */
+	spin_ns(100000000);
+	after_exec = uintr_received[VEC];
+	spin_ns(20000000);
+	EXPECT_GE(after_exec + 1, uintr_received[VEC]);
+	EXPECT_EQ(0, kill(child, SIGKILL));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
 }
 
 TEST_HARNESS_MAIN

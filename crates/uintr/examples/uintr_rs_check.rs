@@ -84,6 +84,7 @@ fn main() -> io::Result<()> {
     unsafe {
         uintr::set_handler(3, Some(count))?;
         uintr::set_handler(9, Some(float_handler))?;
+        uintr::set_handler(5, Some(count))?;
         uintr::set_default_handler(Some(count_default));
     }
     let receiver = match uintr::Receiver::register() {
@@ -175,6 +176,19 @@ fn main() -> io::Result<()> {
         matches!(woke, Ok(true)) && spin_until(&HITS[3], before + 1),
     );
     tap.check("the frame is sized", uintr::frame_size() >= 576);
+
+    // A kernel timer: every 1 ms, with no system call meanwhile.
+    let tick = receiver.vector_fd(5)?;
+    let before = HITS[5].load(Ordering::Relaxed);
+    let timer = tick.timer(Duration::from_millis(1), Some(Duration::from_millis(1)))?;
+    let ticked = spin_until(&HITS[5], before + 5);
+    drop(timer);
+    let at_drop = HITS[5].load(Ordering::Relaxed);
+    thread::sleep(Duration::from_millis(20));
+    tap.check(
+        "a timer interrupts each period and stops when dropped",
+        ticked && HITS[5].load(Ordering::Relaxed) <= at_drop + 1,
+    );
 
     drop(me3);
     drop(me7);

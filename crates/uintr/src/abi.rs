@@ -57,6 +57,15 @@ pub(crate) struct WatchArgs {
     pub(crate) flags: u32,
 }
 
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct TimerArgs {
+    pub(crate) vector_fd: i32,
+    pub(crate) flags: u32,
+    pub(crate) initial_ns: i64,
+    pub(crate) period_ns: i64,
+}
+
 const MAGIC: u64 = 0xe7;
 
 /// `_IO(MAGIC, nr)`.
@@ -77,6 +86,7 @@ pub(crate) const UNREGISTER_SENDER: u64 = io(0x04);
 pub(crate) const REGISTER_SELF: u64 = iow(0x05, core::mem::size_of::<SelfArgs>());
 pub(crate) const WAIT: u64 = iow(0x06, core::mem::size_of::<WaitArgs>());
 pub(crate) const WATCH_FD: u64 = iow(0x07, core::mem::size_of::<WatchArgs>());
+pub(crate) const CREATE_TIMER: u64 = iow(0x08, core::mem::size_of::<TimerArgs>());
 
 #[cfg(test)]
 mod tests {
@@ -95,6 +105,8 @@ mod tests {
         assert_eq!(size_of::<WaitArgs>(), 16);
         assert_eq!(offset_of!(WaitArgs, flags), 8);
         assert_eq!(size_of::<WatchArgs>(), 16);
+        assert_eq!(size_of::<TimerArgs>(), 24);
+        assert_eq!(offset_of!(TimerArgs, initial_ns), 8);
         assert_eq!(offset_of!(WatchArgs, events), 8);
     }
 
@@ -107,11 +119,12 @@ mod tests {
         std::fs::write(
             &src,
             "#include <stdio.h>\n#include <linux/uintr.h>\nint main(void) {\n\
-             printf(\"%lx %lx %lx %lx %lx %lx %lx %lx\\n\",\n\
+             printf(\"%lx %lx %lx %lx %lx %lx %lx %lx %lx\\n\",\n\
              (unsigned long)UINTR_REGISTER_HANDLER, (unsigned long)UINTR_UNREGISTER_HANDLER,\n\
              (unsigned long)UINTR_CREATE_VECTOR_FD, (unsigned long)UINTR_REGISTER_SENDER,\n\
              (unsigned long)UINTR_UNREGISTER_SENDER, (unsigned long)UINTR_REGISTER_SELF,\n\
-             (unsigned long)UINTR_WAIT, (unsigned long)UINTR_WATCH_FD);\n\
+             (unsigned long)UINTR_WAIT, (unsigned long)UINTR_WATCH_FD,\n\
+             (unsigned long)UINTR_CREATE_TIMER);\n\
              return 0; }\n",
         )
         .unwrap();
@@ -142,7 +155,8 @@ mod tests {
                 UNREGISTER_SENDER,
                 REGISTER_SELF,
                 WAIT,
-                WATCH_FD
+                WATCH_FD,
+                CREATE_TIMER
             ]
         );
     }

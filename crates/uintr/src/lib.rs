@@ -410,6 +410,33 @@ impl VectorFd {
     }
 }
 
+impl VectorFd {
+    /// Starts a kernel timer (`UINTR_CREATE_TIMER`) that posts this fd's
+    /// vector after `first` and then every `period` (`None`: once), with
+    /// no system call per period; dropping the [`Timer`] cancels it.
+    ///
+    /// Errors: `InvalidInput` for a zero `first` or a period under 10 us
+    /// (before any system call); `EAGAIN` beyond the per-user limits,
+    /// `ESRCH` once the receiver is gone.
+    pub fn timer(&self, first: Duration, period: Option<Duration>) -> io::Result<Timer> {
+        let ns = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        let period_ns = period.map_or(0, ns);
+        if first.is_zero() || (period.is_some() && period_ns < 10_000) {
+            return Err(invalid(
+                "timers need a first expiry and a period of at least 10 us",
+            ));
+        }
+        let args = abi::TimerArgs {
+            vector_fd: self.file.as_raw_fd(),
+            flags: 0,
+            initial_ns: ns(first),
+            period_ns,
+        };
+        let fd = dev_ioctl(abi::CREATE_TIMER, &args as *const _ as u64)?;
+        Ok(Timer(owned(fd)))
+    }
+}
+
 impl AsFd for VectorFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.file.as_fd()
@@ -515,6 +542,16 @@ impl Sender {
 impl Drop for Sender {
     fn drop(&mut self) {
         let _ = dev_ioctl(abi::UNREGISTER_SENDER, u64::from(self.index));
+    }
+}
+
+/// A timer made by [`VectorFd::timer`]; dropping it cancels it.
+#[derive(Debug)]
+pub struct Timer(OwnedFd);
+
+impl AsFd for Timer {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
     }
 }
 
