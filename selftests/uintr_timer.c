@@ -285,19 +285,25 @@ TEST_F(timer, exec_drops_the_handle)
 {
 	int t = make_timer(self->dev, self->vfd, 0, 1000000, 1000000);
 	uint64_t after_exec;
+	int status, sync[2];
 	pid_t child;
-	int status;
+	char c;
 
 	ASSERT_LE(0, t);
+	/* Its write end, close-on-exec too, closes in the same exec. */
+	ASSERT_EQ(0, pipe2(sync, O_CLOEXEC));
 	child = fork();
 	ASSERT_LE(0, child);
 	if (child == 0) {
-		execl("/bin/sleep", "sleep", "1", (char *)NULL);
+		execl("/bin/sleep", "sleep", "10", (char *)NULL);
 		_exit(127);
 	}
 	close(t);
-	/* The child has exec'd by now and lives on for a second. */
-	spin_ns(100000000);
+	close(sync[1]);
+	/* End of file: the child has exec'd and lives on. */
+	EXPECT_EQ(0, read(sync[0], &c, 1));
+	close(sync[0]);
+	spin_ns(5000000);
 	after_exec = uintr_received[VEC];
 	spin_ns(20000000);
 	EXPECT_GE(after_exec + 1, uintr_received[VEC]);
