@@ -233,26 +233,6 @@ TEST_F(recv, wait_fails_with_eintr_after_a_sa_restart_handler)
 	signal(SIGUSR1, SIG_DFL);
 }
 
-/* The scheduler state letter of process @pid, or 0. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /*
  * Being stopped and continued runs no handler: UINTR_WAIT restarts instead
  * of failing with EINTR, and ends at its timeout.
@@ -279,9 +259,9 @@ TEST(wait_restarts_after_stop_and_continue)
 		_exit(errno == ETIMEDOUT ? 0 : errno);
 	}
 	ASSERT_EQ(1, read(ready[0], &(char){ 0 }, 1));
-	for (int i = 0; i < 200000 && proc_state(child) != 'S'; i++)
+	for (int i = 0; i < 200000 && uintr_proc_state(child) != 'S'; i++)
 		usleep(100);
-	ASSERT_EQ('S', proc_state(child));
+	ASSERT_EQ('S', uintr_proc_state(child));
 	ASSERT_EQ(0, kill(child, SIGSTOP));
 	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
 	ASSERT_TRUE(WIFSTOPPED(status));
@@ -334,9 +314,9 @@ TEST(a_restart_that_fails_leaves_nothing_behind)
 		_exit(ms >= 900 ? 0 : 103);
 	}
 	ASSERT_EQ(1, read(ready[0], &(char){ 0 }, 1));
-	for (int i = 0; i < 200000 && proc_state(child) != 'S'; i++)
+	for (int i = 0; i < 200000 && uintr_proc_state(child) != 'S'; i++)
 		usleep(100);
-	ASSERT_EQ('S', proc_state(child));
+	ASSERT_EQ('S', uintr_proc_state(child));
 	ASSERT_EQ(0, kill(child, SIGSTOP));
 	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
 	ASSERT_TRUE(WIFSTOPPED(status));
@@ -360,10 +340,10 @@ TEST(a_restart_that_fails_leaves_nothing_behind)
  */
 static void stop_post_continue(pid_t me, int idx)
 {
-	while (proc_state(me) != 'S')
+	while (uintr_proc_state(me) != 'S')
 		usleep(1000);
 	kill(me, SIGSTOP);
-	while (proc_state(me) != 'T')
+	while (uintr_proc_state(me) != 'T')
 		usleep(1000);
 	_senduipi(idx);
 	usleep(100000);

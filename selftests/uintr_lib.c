@@ -20,6 +20,7 @@
 #include <uintr.h>
 
 #include "kselftest_harness.h"
+#include "uintr_proc.h"
 
 static volatile uint64_t hits[UINTR_MAX_VECTORS];
 static volatile uint64_t default_hits;
@@ -434,26 +435,6 @@ struct poster {
 	int rc;
 };
 
-/* The scheduler state letter of thread @tid of this process, or 0. */
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /* Sends once, when the reader sleeps in read() of its counting fd. */
 static void *post_when_asleep(void *arg)
 {
@@ -464,7 +445,7 @@ static void *post_when_asleep(void *arg)
 		p->rc = errno;
 		return NULL;
 	}
-	for (int i = 0; i < 200000 && thread_state(p->reader) != 'S'; i++)
+	for (int i = 0; i < 200000 && uintr_thread_state(p->reader) != 'S'; i++)
 		usleep(100);
 	uintr_send((unsigned int)idx);
 	p->rc = 0;

@@ -20,6 +20,8 @@
 #include <x86gprintrin.h>
 #include <linux/uintr.h>
 
+#include "uintr_proc.h"
+
 #define UINTR_DEV "/dev/uintr"
 
 /* The kernel enumerates UINTR in /proc/cpuinfo only when it enabled it. */
@@ -153,26 +155,6 @@ static inline void uintr_await_waiter(long before)
 		usleep(100);
 	/* It counts itself just before it sleeps. */
 	usleep(1000);
-}
-
-/* The scheduler state letter of thread @tid of this process, or 0. */
-static inline char uintr_thread_state(pid_t tid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
 }
 
 /*
