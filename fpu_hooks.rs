@@ -129,13 +129,17 @@ unsafe fn image_mut<'a>(image: *mut bindings::uintr_state) -> Option<&'a mut Uin
 
 /// After an XSAVES that saved component 14 into `image`.
 fn after_xsaves(cpu: &mut CpuLocked<'_>, mut image: Option<&mut UintrState>) {
-    if let Some(img) = image.as_deref_mut() {
-        // The image is the current thread's: posts to its polled vectors
-        // that reached UIRR while it was in the kernel count on the fds.
-        // The registers may be used again without an XRSTORS of the image,
-        // so the live UIRR drops the collected vectors too.
-        task::with_current_receiver(|receiver| execute(receiver.collect_image(img)));
-    }
+    // The image is the current thread's: posts to its polled vectors
+    // that reached UIRR while it was in the kernel count on the fds.
+    // The registers may be used again without an XRSTORS of the image,
+    // so the live UIRR drops the collected vectors too.  What is left
+    // tells the switch-out hook whether a post waits for the handler.
+    task::with_current_receiver(|receiver| {
+        if let Some(img) = image.as_deref_mut() {
+            execute(receiver.collect_image(img));
+        }
+        receiver.note_saved(image.as_deref());
+    });
     with_cpu_misc(cpu, |m| m.after_xsaves(image));
 }
 
@@ -154,6 +158,7 @@ fn exit_to_user(cpu: &mut CpuLocked<'_>, image: Option<&mut UintrState>) {
 fn arm_receiver(cpu: &mut CpuLocked<'_>, receiver: &Receiver, image: Option<&mut UintrState>) {
     let ndst = shim::this_cpu_ndst();
     receiver.settle_restart();
+    receiver.set_wake_armed(false);
     poll::unpark(receiver);
     receiver.update_upid(|s| logic::upid::resume(s, ndst));
     // Read after the UPID update: a post that saw SN set is in PIR now.
@@ -187,8 +192,18 @@ unsafe fn switch_out(prev: *mut bindings::task_struct) {
     if let Some(receiver) = state.and_then(|s| s.receiver.as_ref()) {
         // A blocked receiver keeps notifications on: they wake it.  One
         // with polled vectors sends them to the kernel vector: they wake
-        // the pollers of its fds.
-        if !receiver.is_waiting() && !poll::park(receiver) {
+        // the pollers of its fds.  So does one asleep in a system call
+        // that a post should interrupt.
+        if receiver.is_waiting() {
+            return;
+        }
+        let wake = receiver.wake_mode().is_some()
+            && logic::wake::wakeable(
+                // SAFETY: `prev` is the task being switched out.
+                unsafe { shim::task_sleeps_interruptibly(prev) },
+                receiver.saved_uif(),
+            );
+        if !poll::park(receiver, wake) {
             receiver.update_upid(logic::upid::suspend);
         }
     }

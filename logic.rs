@@ -13,6 +13,7 @@
 //! - [`uitt`]: building UITT entries.
 //! - [`image`]: what registration writes into component 14, with argument validation.
 //! - [`poll`]: taking the posts of polled vectors away from the handler for their vector fds.
+//! - [`wake`]: how a post ends a system call the receiver sleeps in.
 //!
 //! Pure: depends on `core` and `hw` only, never panics and never allocates.
 
@@ -21,6 +22,7 @@ pub(crate) mod image;
 pub(crate) mod poll;
 pub(crate) mod uitt;
 pub(crate) mod upid;
+pub(crate) mod wake;
 
 /// Why a request was refused. The module reports every variant to user space as `EINVAL`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

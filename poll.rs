@@ -29,16 +29,22 @@ use crate::{
         Wake, //
     },
     shim,
-    stats, //
+    stats,
+    wake, //
 };
 use kernel::ffi::c_void;
 
 /// The receiver's thread leaves its CPU: let a post interrupt the CPU of
-/// its list.  Returns `false` if the receiver has no polled vector.
+/// its list.  `wake` says whether a post should interrupt the system call
+/// the thread sleeps in ([`crate::wake`]).  Returns `false` if neither
+/// that nor a polled vector needs the kernel to see posts.
 ///
 /// Called from the switch-out hook, with interrupts disabled.
-pub(crate) fn park(receiver: &Receiver) -> bool {
-    if !receiver.has_polled() {
+pub(crate) fn park(receiver: &Receiver, wake: bool) -> bool {
+    // Before the UPID is parked: the kernel vector's handler reads it
+    // once it sees a post.
+    receiver.set_wake_armed(wake);
+    if !receiver.has_polled() && !wake {
         return false;
     }
     receiver.queue().with_poll_cpu(park_locked)
@@ -56,6 +62,9 @@ unsafe extern "C" fn park_locked(owner: *mut c_void, cpu: u32) {
     receiver.set_poll_parked();
     repark(receiver, cpu);
     stats::POLL_PARKS.inc();
+    // A post since the system call began is in PIR or the saved UIRR.
+    // SAFETY: In the list, which is locked.
+    unsafe { wake::kick_if_due(owner) };
 }
 
 /// Points a parked receiver's UPID at `cpu` with the kernel vector and
@@ -120,9 +129,11 @@ pub(crate) unsafe extern "C" fn uintr_rust_poll_kick(owner: *mut c_void) -> bool
     receiver.update_upid(logic::upid::renotify);
     // A system vector is never threaded: a wait queue's spinlock_t is not
     // for this context (PREEMPT_RT, lockdep's raw nesting check).
-    if !receiver.collect_pir(Wake::Deferred) {
+    if !receiver.collect_pir(Wake::Deferred) && !receiver.is_wake_armed() {
         stats::POLL_IDLE_KICKS.inc();
     }
+    // SAFETY: In this CPU's list, which is locked.
+    unsafe { wake::kick_if_due(owner) };
     true
 }
 
@@ -139,5 +150,7 @@ pub(crate) unsafe extern "C" fn uintr_rust_poll_moved(owner: *mut c_void, cpu: u
     // A receiver in `UINTR_WAIT` is found through the waiter list.
     if receiver.is_poll_parked() && !receiver.is_waiting() {
         repark(receiver, cpu);
+        // SAFETY: In the list of `cpu`, which is locked.
+        unsafe { wake::kick_if_due(owner) };
     }
 }

@@ -34,6 +34,7 @@
 
 use crate::{
     hw::{
+        msr::Misc,
         upid::{
             Ndst,
             Upid, //
@@ -42,7 +43,8 @@ use crate::{
     },
     logic::{
         self,
-        fpu::MsrWrite, //
+        fpu::MsrWrite,
+        wake::Mode, //
     },
     shim::{
         self,
@@ -179,12 +181,29 @@ pub(crate) struct Receiver {
     poll_parked: AtomicFlag,
     /// Where pollers and readers of the fds sleep.
     queue: PollQueue,
+    /// `UINTR_HANDLER_WAKE`: how a post ends a system call the thread
+    /// sleeps in, if it does.
+    wake: Option<Mode>,
+    /// What the thread's last XSAVES saved: [`Self::SAVED_UIF`] and
+    /// [`Self::SAVED_UIRR`].  Written on the thread's own CPU.
+    saved: AtomicU32,
+    /// Set while the thread is off its CPU, asleep in a system call a post
+    /// should interrupt ([`crate::wake`]).
+    wake_armed: AtomicFlag,
+    /// Set while a kick is on its way, which holds a reference.
+    wake_queued: AtomicFlag,
 }
 
 impl Receiver {
+    /// The saved UIF was set.
+    const SAVED_UIF: u32 = 1 << 0;
+    /// The saved UIRR held vectors for the handler.
+    const SAVED_UIRR: u32 = 1 << 1;
+
     /// A new live receiver whose UPID notifies `vector` at `ndst`,
-    /// suppressed until the thread's next exit to user space.
-    pub(crate) fn new(vector: u8, ndst: Ndst) -> Result<Arc<Self>> {
+    /// suppressed until the thread's next exit to user space; `wake` is
+    /// its `UINTR_HANDLER_WAKE` mode.
+    pub(crate) fn new(vector: u8, ndst: Ndst, wake: Option<Mode>) -> Result<Arc<Self>> {
         // Born dead, so that a failed allocation's drop counts nothing.
         let receiver = Arc::new(
             Self {
@@ -200,6 +219,10 @@ impl Receiver {
                 restart: WaitRestart::new(),
                 poll_parked: AtomicFlag::new(false),
                 queue: PollQueue::new()?,
+                wake,
+                saved: AtomicU32::new(0),
+                wake_armed: AtomicFlag::new(false),
+                wake_queued: AtomicFlag::new(false),
             },
             GFP_KERNEL_ACCOUNT,
         )?;
@@ -405,15 +428,77 @@ impl Receiver {
     pub(crate) fn get_polled(self: &Arc<Self>, vector: u8) -> Result {
         let fds = self.fds.get(usize::from(vector)).ok_or(EINVAL)?;
         // The hooks read `polled` first and then the list.
+        self.enter_list();
+        fds.fetch_add(1, Ordering::SeqCst);
+        self.sync_polled(vector);
+        Ok(())
+    }
+
+    /// Puts the receiver into this CPU's list, if it is in none yet, so
+    /// that the kernel vector finds it while it is parked.
+    ///
+    /// Called by the receiver thread itself, in its ioctl.
+    pub(crate) fn enter_list(self: &Arc<Self>) {
         if self
             .queue
             .claim(Arc::as_ptr(self).cast(), &self.upid.status)
         {
             stats::POLLED.inc();
         }
-        fds.fetch_add(1, Ordering::SeqCst);
-        self.sync_polled(vector);
-        Ok(())
+    }
+
+    /// The `UINTR_HANDLER_WAKE` mode.
+    pub(crate) fn wake_mode(&self) -> Option<Mode> {
+        self.wake
+    }
+
+    /// Records what an XSAVES of the thread's registers saved in `image`
+    /// (`None`: the component in its init state), after the polled
+    /// vectors were collected from it.
+    pub(crate) fn note_saved(&self, image: Option<&UintrState>) {
+        let saved = image.map_or(0, |img| {
+            let uif = if Misc::from_raw(img.misc).uif() {
+                Self::SAVED_UIF
+            } else {
+                0
+            };
+            let uirr = if img.uirr != 0 { Self::SAVED_UIRR } else { 0 };
+            uif | uirr
+        });
+        self.saved.store(saved, Ordering::Relaxed);
+    }
+
+    /// Whether the thread entered the kernel with user interrupts enabled,
+    /// as its last XSAVES saw.
+    pub(crate) fn saved_uif(&self) -> bool {
+        self.saved.load(Ordering::Relaxed) & Self::SAVED_UIF != 0
+    }
+
+    /// Whether a post waits for the handler: in PIR (not for a polled
+    /// vector), or in the UIRR the thread's last XSAVES saved.
+    pub(crate) fn handler_pending(&self) -> bool {
+        let polled = self.polled.load(Ordering::Acquire);
+        self.pir() & !polled != 0 || self.saved.load(Ordering::Relaxed) & Self::SAVED_UIRR != 0
+    }
+
+    /// Marks the thread as asleep where a post should wake it, or not.
+    pub(crate) fn set_wake_armed(&self, armed: bool) {
+        self.wake_armed.store(armed, Release);
+    }
+
+    /// Whether the thread is asleep where a post should wake it.
+    pub(crate) fn is_wake_armed(&self) -> bool {
+        self.wake_armed.load(Acquire)
+    }
+
+    /// Claims the one kick that may be on its way; false if one is.
+    pub(crate) fn claim_kick(&self) -> bool {
+        !self.wake_queued.xchg(true, Full)
+    }
+
+    /// The kick is over.
+    pub(crate) fn end_kick(&self) {
+        self.wake_queued.store(false, Release);
     }
 
     /// One counting fd of `vector` is gone.  When it was the last, posts to

@@ -61,6 +61,8 @@ extern "C" {
     fn uintr_poll_free(queue: *mut c_void);
     fn uintr_poll_claim(queue: *mut c_void, owner: *mut c_void, upid: *const u64) -> bool;
     fn uintr_poll_release(queue: *mut c_void) -> bool;
+    fn uintr_wake_kick(queue: *mut c_void);
+    fn uintr_task_sleeps_interruptibly(task: *mut c_void) -> bool;
     fn uintr_poll_locked(
         queue: *mut c_void,
         f: unsafe extern "C" fn(owner: *mut c_void, cpu: u32),
@@ -157,6 +159,21 @@ impl PollQueue {
     pub(crate) fn release(&self) -> bool {
         // SAFETY: Live by the type invariant.
         unsafe { uintr_poll_release(self.0.as_ptr()) }
+    }
+
+    /// Interrupts the system call the receiver's thread sleeps in, soon: an
+    /// irq_work queues a task work with `TWA_SIGNAL`, which wakes the
+    /// thread as a signal does and runs `uintr_rust_wake_return` and then
+    /// `uintr_rust_wake_done` on its way out.  Any context.
+    ///
+    /// # Safety
+    ///
+    /// The queue is in a CPU's list (so its thread has not passed its exit
+    /// hook), and the caller gave the kick a reference on the owner, which
+    /// `uintr_rust_wake_done` drops; no other kick is queued until then.
+    pub(crate) unsafe fn kick(&self) {
+        // SAFETY: Live by the type invariant; the rest per the caller.
+        unsafe { uintr_wake_kick(self.0.as_ptr()) }
     }
 
     /// Calls `f` with the owner and the CPU whose polled list holds the
@@ -277,6 +294,16 @@ pub(crate) fn wait_deadline(timeout_ns: i64) -> i64 {
 pub(crate) fn syscall_restarting() -> bool {
     // SAFETY: Reads the current task's saved registers.
     unsafe { uintr_syscall_restarting() }
+}
+
+/// Whether `task`, which is leaving its CPU, sleeps interruptibly.
+///
+/// # Safety
+///
+/// `task` is the task being switched out.
+pub(crate) unsafe fn task_sleeps_interruptibly(task: *mut bindings::task_struct) -> bool {
+    // SAFETY: Per the caller, `task` is live; its state is read once.
+    unsafe { uintr_task_sleeps_interruptibly(task.cast()) }
 }
 
 /// Sends `vector` to the CPU that `ndst`, a raw UPID NDST field, names in

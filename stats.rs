@@ -59,7 +59,8 @@ pub(crate) static KERNEL_POSTS: Counter = Counter::new();
 /// Kernel-vector interrupts that found nothing to collect for a parked
 /// polled receiver (posts to its vectors that are not polled).
 pub(crate) static POLL_IDLE_KICKS: Counter = Counter::new();
-/// Receivers with polled vectors (each is in a CPU's list).
+/// Receivers in a CPU's list: those with polled vectors or
+/// `UINTR_HANDLER_WAKE`.
 pub(crate) static POLLED: Counter = Counter::new();
 /// Switch-outs that pointed a polled receiver's UPID at the kernel vector.
 pub(crate) static POLL_PARKS: Counter = Counter::new();
@@ -73,6 +74,8 @@ pub(crate) static WATCH_POSTS: Counter = Counter::new();
 pub(crate) static TIMERS: Counter = Counter::new();
 /// Posts made by timers' expiries.
 pub(crate) static TIMER_POSTS: Counter = Counter::new();
+/// System calls that a post interrupted (`UINTR_HANDLER_WAKE`).
+pub(crate) static WAKES: Counter = Counter::new();
 
 /// Creates `uintr/stats/` with one read-only file per counter.
 pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
@@ -95,6 +98,7 @@ pub(crate) fn debugfs() -> Result<Pin<KBox<Scope<()>>>> {
             d.read_only_file(c"watch_posts", &WATCH_POSTS.0);
             d.read_only_file(c"timers", &TIMERS.0);
             d.read_only_file(c"timer_posts", &TIMER_POSTS.0);
+            d.read_only_file(c"wakes", &WAKES.0);
         }),
         GFP_KERNEL,
     )

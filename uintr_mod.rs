@@ -32,6 +32,7 @@ mod trace;
 mod uitt;
 mod vector_fd;
 mod wait;
+mod wake;
 mod watch;
 
 module! {

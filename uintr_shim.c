@@ -27,11 +27,13 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/task_work.h>
 #include <linux/time_namespace.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
 #include <asm/apic.h>
+#include <asm/syscall.h>
 
 #include "uintr_shim.h"
 #include "include/uapi/linux/uintr.h"
@@ -80,6 +82,12 @@ int uintr_deferred_init(void)
  */
 void uintr_deferred_exit(void)
 {
+	/*
+	 * The tails of kicks (hard interrupts) and of their task works (run
+	 * by the tasks, preemptibly) after their module_put().
+	 */
+	synchronize_rcu();
+	synchronize_rcu_tasks();
 	rcu_barrier();
 	flush_workqueue(uintr_wq);
 	rcu_barrier();
@@ -113,6 +121,16 @@ struct uintr_poll {
 	struct list_head wait_node;
 	struct task_struct *wait_task;
 	int wait_cpu;
+	/*
+	 * UINTR_HANDLER_WAKE: the receiver's thread (no reference: it is
+	 * used only while the receiver is in a list, which the thread's end
+	 * takes it out of), and the irq_work and task work that interrupt
+	 * its system call; @kick_task holds a reference while they are queued.
+	 */
+	struct task_struct *task;
+	struct task_struct *kick_task;
+	struct irq_work kick;
+	struct callback_head twork;
 };
 
 /*
@@ -189,12 +207,77 @@ static void uintr_poll_wake_fn(struct irq_work *work)
 	uintr_poll_wake_all(p);
 }
 
+/*
+ * UINTR_HANDLER_WAKE.  On the thread's way out of the interrupted call, in
+ * get_signal() (before the signal code restarts the call): give the call
+ * the return value the handler's running calls for, then drop what the
+ * kick held.  The module reference is dropped last; module exit waits for
+ * an RCU-tasks grace period, which this function's tail cannot span.
+ */
+static void uintr_wake_twork_fn(struct callback_head *cb)
+{
+	struct uintr_poll *p = container_of(cb, struct uintr_poll, twork);
+	struct pt_regs *regs = task_pt_regs(current);
+
+	if (syscall_get_nr(current, regs) >= 0) {
+		long ret = syscall_get_error(current, regs);
+		long now = uintr_rust_wake_return(p->owner, ret);
+
+		if (now != ret)
+			syscall_set_return_value(current, regs, now, 0);
+	}
+	uintr_rust_wake_done(p->owner);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Hard interrupt context, once the scheduler's locks are dropped: the
+ * thread gets the task work and is woken as for a signal.  A thread past
+ * exit_task_work() refuses it; then the kick ends here.
+ */
+static void uintr_wake_kick_fn(struct irq_work *work)
+{
+	struct uintr_poll *p = container_of(work, struct uintr_poll, kick);
+	struct task_struct *t = p->kick_task;
+	int ret;
+
+	init_task_work(&p->twork, uintr_wake_twork_fn);
+	ret = task_work_add(t, &p->twork, TWA_SIGNAL);
+	put_task_struct(t);
+	if (ret) {
+		uintr_rust_wake_done(p->owner);
+		module_put(THIS_MODULE);
+	}
+}
+
+/*
+ * Interrupt the system call @p's thread sleeps in.  Any context, the
+ * switch path included (the irq_work runs once its locks are dropped).
+ * The caller holds a reference on the receiver for the kick, and calls
+ * this at most once until uintr_rust_wake_done(); @p is in a list, so its
+ * thread has not passed its exit hook.
+ */
+void uintr_wake_kick(struct uintr_poll *p)
+{
+	p->kick_task = p->task;
+	get_task_struct(p->kick_task);
+	__module_get(THIS_MODULE);
+	irq_work_queue(&p->kick);
+}
+
+/* Whether @t, leaving its CPU, sleeps interruptibly. */
+bool uintr_task_sleeps_interruptibly(struct task_struct *t)
+{
+	return READ_ONCE(t->__state) & TASK_INTERRUPTIBLE;
+}
+
 static void uintr_poll_free_fn(struct work_struct *work)
 {
 	struct uintr_poll *p = container_of(to_rcu_work(work), struct uintr_poll,
 					    free_work);
 
 	irq_work_sync(&p->wake);
+	irq_work_sync(&p->kick);
 	/* No fd is open any more, so no epoll entry should be left. */
 	wake_up_pollfree(&p->wq);
 	kfree_rcu(p, rcu);
@@ -209,6 +292,7 @@ struct uintr_poll *uintr_poll_new(void)
 	init_waitqueue_head(&p->wq);
 	raw_spin_lock_init(&p->collect_lock);
 	init_irq_work(&p->wake, uintr_poll_wake_fn);
+	p->kick = IRQ_WORK_INIT_HARD(uintr_wake_kick_fn);
 	INIT_RCU_WORK(&p->free_work, uintr_poll_free_fn);
 	INIT_LIST_HEAD(&p->poll_node);
 	p->poll_cpu = -1;
@@ -284,8 +368,10 @@ static void uintr_poll_add(struct uintr_poll *p, int cpu)
 
 /*
  * Put @p, the C half of the receiver @owner whose UPID word 0 is at @upid,
- * into this CPU's polled list, once; true if it was in none.  The list holds no reference: the receiver leaves it in
- * uintr_poll_release() when it dies, before it can be freed.
+ * into this CPU's polled list, once; true if it was in none.  The list
+ * holds no reference: the receiver leaves it in uintr_poll_release() when
+ * it dies, before it can be freed.  Called by the receiver's thread, which
+ * a kick (uintr_wake_kick()) wakes.
  */
 bool uintr_poll_claim(struct uintr_poll *p, void *owner, const u64 *upid)
 {
@@ -299,6 +385,7 @@ bool uintr_poll_claim(struct uintr_poll *p, void *owner, const u64 *upid)
 	}
 	p->owner = owner;
 	p->upid = upid;
+	p->task = current;
 	cpu = get_cpu();
 	uintr_poll_add(p, cpu);
 	put_cpu();

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 
 struct file;
+struct task_struct;
 struct uintr_poll;
 
 int uintr_vector_fd_install(void *vector);
@@ -43,6 +44,8 @@ void uintr_poll_wake_now(struct uintr_poll *p);
 void uintr_poll_free(struct uintr_poll *p);
 bool uintr_poll_claim(struct uintr_poll *p, void *owner, const u64 *upid);
 bool uintr_poll_release(struct uintr_poll *p);
+void uintr_wake_kick(struct uintr_poll *p);
+bool uintr_task_sleeps_interruptibly(struct task_struct *t);
 bool uintr_poll_locked(struct uintr_poll *p, void (*fn)(void *owner, u32 cpu));
 void uintr_kernel_vector_this_cpu(void);
 int uintr_cpus_init(void);
@@ -63,6 +66,8 @@ void uintr_rust_vector_untake(void *vector, u64 count);
 bool uintr_rust_watch_fire(void *watch);
 void uintr_rust_watch_release(void *watch);
 bool uintr_rust_timer_fire(void *timer);
+long uintr_rust_wake_return(void *receiver, long ret);
+void uintr_rust_wake_done(void *receiver);
 void uintr_rust_timer_release(void *timer);
 
 #endif /* UINTR_SHIM_H */

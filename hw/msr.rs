@@ -56,6 +56,11 @@ impl Misc {
         ((self.0 & UINV_MASK) >> UINV_SHIFT) as u8
     }
 
+    /// Returns UIF (an image field's bit 63): user interrupts are delivered.
+    pub(crate) const fn uif(self) -> bool {
+        self.0 & UIF_MASK != 0
+    }
+
     /// Returns the value with UINV replaced by `vector`.
     pub(crate) const fn with_uinv(self, vector: u8) -> Self {
         // `u64::from` is not const; widening a `u8` is lossless.

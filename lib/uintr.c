@@ -139,7 +139,15 @@ static int dev_ioctl(unsigned long cmd, unsigned long arg)
 
 int uintr_register_receiver(void *stack, size_t size)
 {
-	struct uintr_handler_args args = { .handler = (uintptr_t)uintr_entry };
+	return uintr_register_receiver_flags(stack, size, 0);
+}
+
+int uintr_register_receiver_flags(void *stack, size_t size, unsigned int flags)
+{
+	struct uintr_handler_args args = {
+		.handler = (uintptr_t)uintr_entry,
+		.flags = flags & ~UINTR_HANDLER_ALT_STACK,
+	};
 
 	if (xsave_init())
 		return -1;
@@ -149,7 +157,7 @@ int uintr_register_receiver(void *stack, size_t size)
 			return -1;
 		}
 		args.stack = ((uintptr_t)stack + size) & ~(uintptr_t)15;
-		args.flags = UINTR_HANDLER_ALT_STACK;
+		args.flags |= UINTR_HANDLER_ALT_STACK;
 	}
 	if (dev_ioctl(UINTR_REGISTER_HANDLER, (uintptr_t)&args) < 0)
 		return -1;

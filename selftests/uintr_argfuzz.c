@@ -165,7 +165,7 @@ static void invalid_call(uint64_t step)
 			if (fz_below(r[6], 2))
 				a.h.reserved = 1 + (uint32_t)fz_below(r[6] >> 1, 0xffffffff);
 			else
-				a.h.flags |= 2U << fz_below(r[6] >> 1, 31);
+				a.h.flags |= 8U << fz_below(r[6] >> 1, 29);
 		}
 		break;
 	case UINTR_UNREGISTER_HANDLER:

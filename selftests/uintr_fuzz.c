@@ -366,6 +366,7 @@ struct thr {
 	uint64_t spawned, forked;	/* children made, for their ids */
 	int op;			/* the operation under way, or -1 */
 	bool alt;		/* the handler runs on alt_top */
+	bool wake;		/* registered with UINTR_HANDLER_WAKE */
 	char *alt_top;
 };
 
@@ -840,7 +841,7 @@ static long read_vec(int i, int bad_kind, size_t len, uint64_t r)
 {
 	struct fdrec f = P.fds[i];
 	struct fz_errset allow = { 0 };
-	unsigned long sig0 = tls_sig_norestart;
+	unsigned long sig0 = tls_sig_norestart, handled0 = tls_handled;
 	bool dead0 = surely_gone(f.slot);
 	uint64_t buf[2] = { 0 };
 	void *p = buf;
@@ -867,7 +868,9 @@ static long read_vec(int i, int bad_kind, size_t len, uint64_t r)
 		fz_allow(&allow, FZ_OK);
 		if (f.nb && !dead0)
 			fz_allow(&allow, EAGAIN);
-		if (!f.nb && tls_sig_norestart != sig0)
+		/* A signal handler ran, or a post to a waking receiver. */
+		if (!f.nb && (tls_sig_norestart != sig0 ||
+			      (self->wake && tls_handled != handled0)))
 			fz_allow(&allow, EINTR);
 	}
 	if (bad_kind)
@@ -1003,6 +1006,7 @@ static void end_receiver(bool unregister)
 	}
 	tls_slot = -1;
 	self->slot = -1;
+	self->wake = false;
 }
 
 /* ---- Operations: the handler ------------------------------------------- */
@@ -1036,6 +1040,10 @@ static void op_register_handler(void)
 		h.flags = UINTR_HANDLER_ALT_STACK;
 		h.stack = (uintptr_t)self->alt_top;
 	}
+	/* Posts interrupt its system calls, with or without restarts. */
+	if (fz_below(R(6), 3) == 0)
+		h.flags |= UINTR_HANDLER_WAKE |
+			   (fz_below(R(7), 2) ? UINTR_HANDLER_RESTART : 0);
 	if (self->slot >= 0) {
 		ret = ioctl(dev, UINTR_REGISTER_HANDLER, &h);
 		err = errno;
@@ -1055,6 +1063,7 @@ static void op_register_handler(void)
 	}
 	self->slot = slot;
 	self->alt = h.flags & UINTR_HANDLER_ALT_STACK;
+	self->wake = h.flags & UINTR_HANDLER_WAKE;
 	STORE(S->slots[slot].state, SL_LIVE);
 	ADD(S->ev[EV_RECEIVERS], 1);
 	if (fz_below(R(5), 4))

@@ -339,6 +339,9 @@ static inline bool fz_handler_args(struct uintr_handler_args *h, uint64_t r1, ui
 	case 2:
 		h->flags = UINTR_HANDLER_ALT_STACK;
 		break;
+	case 3:
+		h->flags = UINTR_HANDLER_WAKE | (uint32_t)(r2 >> 40 & 7);
+		break;
 	default:
 		break;
 	}
@@ -348,7 +351,10 @@ static inline bool fz_handler_args(struct uintr_handler_args *h, uint64_t r1, ui
 		h->stack = fz_addr(fz_mix(r2), stack_top, &svalid);
 	else
 		svalid = true;
-	ok = hvalid && !h->reserved && !(h->flags & ~UINTR_HANDLER_ALT_STACK);
+	ok = hvalid && !h->reserved &&
+	     !(h->flags & ~(UINTR_HANDLER_ALT_STACK | UINTR_HANDLER_WAKE |
+			    UINTR_HANDLER_RESTART)) &&
+	     (h->flags & UINTR_HANDLER_WAKE || !(h->flags & UINTR_HANDLER_RESTART));
 	if (h->flags & UINTR_HANDLER_ALT_STACK)
 		ok = ok && h->stack && svalid;
 	else

@@ -472,6 +472,37 @@ TEST(a_counting_fd_reads_through_the_library)
 	close(p.vfd);
 }
 
+/* UINTR_HANDLER_WAKE through the library: a timer interrupts a read(). */
+TEST(a_waking_receiver_is_interrupted_in_read)
+{
+	int fds[2], vfd, e;
+	char c;
+
+	ASSERT_EQ(0, uintr_set_handler(9, count));
+	hits[9] = 0;
+	e = uintr_register_receiver_flags(NULL, 0, UINTR_HANDLER_WAKE) ? errno : 0;
+	if (e == EOPNOTSUPP || e == ENOENT || e == ENODEV)
+		SKIP(return, "no user interrupts here (%s)", strerror(e));
+	ASSERT_EQ(0, e);
+	ASSERT_EQ(0, pipe(fds));
+	vfd = uintr_vector_fd(9, 0);
+	ASSERT_LE(0, vfd);
+	ASSERT_EQ(0, uintr_timer_start(&timer, vfd, 20000000, 0, 0));
+	uintr_unblock();
+	EXPECT_EQ(-1, read(fds[0], &c, 1));
+	EXPECT_EQ(EINTR, errno);
+	EXPECT_EQ(1UL, hits[9]);
+	uintr_block();
+	ASSERT_EQ(0, uintr_timer_destroy(&timer));
+	ASSERT_EQ(0, uintr_unregister_receiver());
+	/* RESTART alone means nothing. */
+	EXPECT_EQ(-1, uintr_register_receiver_flags(NULL, 0, UINTR_HANDLER_RESTART));
+	EXPECT_EQ(EINVAL, errno);
+	close(vfd);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 TEST(every_failure_is_an_errno)
 {
 	struct uintr_timer t;

@@ -94,6 +94,10 @@ unsafe impl FromBytes for TimerArgs {}
 
 /// `UINTR_HANDLER_ALT_STACK`.
 pub(crate) const HANDLER_ALT_STACK: u32 = 1 << 0;
+/// `UINTR_HANDLER_WAKE`.
+pub(crate) const HANDLER_WAKE: u32 = 1 << 1;
+/// `UINTR_HANDLER_RESTART`.
+pub(crate) const HANDLER_RESTART: u32 = 1 << 2;
 /// `UINTR_VECTOR_FD_POLL`.
 pub(crate) const VECTOR_FD_POLL: u32 = 1 << 0;
 /// `UINTR_WAIT_TIMEOUT`.

@@ -4,15 +4,20 @@
 
 use super::abi::{
     HandlerArgs,
-    HANDLER_ALT_STACK, //
+    HANDLER_ALT_STACK,
+    HANDLER_RESTART,
+    HANDLER_WAKE, //
 };
 use crate::{
     cpu::XstateGuard,
     fpu_hooks,
     hw::vectors::NOTIFICATION_VECTOR,
-    logic::image::{
-        self,
-        Handler, //
+    logic::{
+        image::{
+            self,
+            Handler, //
+        },
+        wake::Mode,
     },
     receiver::Receiver,
     shim,
@@ -27,9 +32,21 @@ use kernel::prelude::*;
 /// x86-64 red zone, which the interrupted code may be using.
 const RED_ZONE: u64 = 128;
 
+/// The `UINTR_HANDLER_WAKE` mode `flags` ask for.
+fn wake_of(flags: u32) -> Result<Option<Mode>> {
+    match (flags & HANDLER_WAKE != 0, flags & HANDLER_RESTART != 0) {
+        (false, false) => Ok(None),
+        (true, false) => Ok(Some(Mode::Eintr)),
+        (true, true) => Ok(Some(Mode::Restart)),
+        // Restart says how a wake ends a call; alone it means nothing.
+        (false, true) => Err(EINVAL),
+    }
+}
+
 /// The handler and IA32_UINTR_STACKADJUST value `args` asks for.
 fn handler_of(args: &HandlerArgs) -> Result<Handler> {
-    if args.reserved != 0 || args.flags & !HANDLER_ALT_STACK != 0 {
+    const KNOWN: u32 = HANDLER_ALT_STACK | HANDLER_WAKE | HANDLER_RESTART;
+    if args.reserved != 0 || args.flags & !KNOWN != 0 {
         return Err(EINVAL);
     }
     let stack_adjust = if args.flags & HANDLER_ALT_STACK != 0 {
@@ -50,10 +67,15 @@ fn handler_of(args: &HandlerArgs) -> Result<Handler> {
 /// Makes the calling thread a receiver.
 pub(crate) fn register(args: HandlerArgs) -> Result<isize> {
     let handler = handler_of(&args)?;
+    let wake = wake_of(args.flags)?;
     if task::current_receiver().is_some() {
         return Err(EBUSY);
     }
-    let receiver = Receiver::new(NOTIFICATION_VECTOR, shim::this_cpu_ndst())?;
+    let receiver = Receiver::new(NOTIFICATION_VECTOR, shim::this_cpu_ndst(), wake)?;
+    if wake.is_some() {
+        // The kernel vector must find it while it sleeps.
+        receiver.enter_list();
+    }
     let fresh = if task::has_state() {
         None
     } else {

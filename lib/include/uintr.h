@@ -72,6 +72,15 @@ int uintr_set_handler(unsigned int vector, uintr_handler_fn fn);
 int uintr_register_receiver(void *stack, size_t size);
 
 /*
+ * uintr_register_receiver() with UINTR_REGISTER_HANDLER flags:
+ * UINTR_HANDLER_WAKE makes a post interrupt a system call the thread
+ * sleeps in (EINTR), with UINTR_HANDLER_RESTART too restarting it where
+ * SA_RESTART would (Documentation/uapi.md, "Interrupting system calls").
+ * UINTR_HANDLER_ALT_STACK is implied by @stack.
+ */
+int uintr_register_receiver_flags(void *stack, size_t size, unsigned int flags);
+
+/*
  * Stop receiving; blocks delivery first, so that a later registration
  * starts blocked.  EINVAL: not a receiver.
  */

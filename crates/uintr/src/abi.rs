@@ -128,7 +128,11 @@ mod tests {
              return 0; }\n",
         )
         .unwrap();
-        let include = concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/uapi");
+        // Where cargo runs the test from now: a build reused from another
+        // checkout keeps that checkout's path in `env!`.
+        let dir_now = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        let include = format!("{dir_now}/../../include/uapi");
         let exe = dir.join("abi");
         let cc = std::process::Command::new("cc")
             .arg(format!("-I{include}"))

@@ -19,6 +19,14 @@
 
 /* struct uintr_handler_args.flags */
 #define UINTR_HANDLER_ALT_STACK	(1U << 0)	/* deliver on @stack, not below RSP */
+/*
+ * A post interrupts a system call the thread sleeps in interruptibly, as a
+ * signal does, if user interrupts were enabled (UIF) when it entered the
+ * kernel; the handler runs on the way out.  The call fails with EINTR ...
+ */
+#define UINTR_HANDLER_WAKE	(1U << 1)
+/* ... or, with WAKE, is restarted where SA_RESTART would restart it. */
+#define UINTR_HANDLER_RESTART	(1U << 2)
 
 /*
  * UINTR_REGISTER_HANDLER: make the calling thread a receiver.

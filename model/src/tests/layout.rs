@@ -16,7 +16,7 @@ use crate::hw::{
     upid::{Ndst, UpidStatus},
     xstate::UintrState,
 };
-use crate::logic::{fpu::CpuMisc, image, uitt, upid, Invalid};
+use crate::logic::{fpu::CpuMisc, image, uitt, upid, wake, Invalid};
 use crate::module::Scheme;
 use crate::sdm::{self, Machine};
 use crate::world::USER_LIMIT;
@@ -108,6 +108,41 @@ fn before_xrstors_disarms_only_when_armed() {
     assert_eq!(cpu.arm_for_user(None, 0xea), None);
     assert!(cpu.disarm().is_some());
     assert_eq!(cpu.disarm(), None);
+}
+
+/// A system call that a post interrupted returns what it would return after a signal handler,
+/// with `SA_RESTART` for [`wake::Mode::Restart`]: `handle_signal()` in
+/// arch/x86/kernel/signal.c, restated. A code left alone is restarted by the signal code's
+/// no-handler path, `ERESTARTNOINTR` always; anything that is not a restart code stays.
+#[test]
+fn an_interrupted_call_returns_what_a_signal_handler_leaves() {
+    const RESTART: i64 = -1; // "left for the signal code to restart"
+    let table: [(i64, i64, i64); 7] = [
+        // (returned, without SA_RESTART, with SA_RESTART)
+        (-512, -4, RESTART),      // ERESTARTSYS
+        (-513, RESTART, RESTART), // ERESTARTNOINTR
+        (-514, -4, -4),           // ERESTARTNOHAND
+        (-516, -4, -4),           // ERESTART_RESTARTBLOCK
+        (-4, -4, -4),             // EINTR, as epoll_wait() returns it
+        (0, 0, 0),                // the call completed meanwhile
+        (4096, 4096, 4096),       // a short write
+    ];
+    for (ret, eintr, restart) in table {
+        for (mode, want) in [(wake::Mode::Eintr, eintr), (wake::Mode::Restart, restart)] {
+            let want = if want == RESTART { ret } else { want };
+            assert_eq!(wake::interrupted_return(mode, ret), want, "{ret} {mode:?}");
+        }
+    }
+}
+
+/// UIF is bit 63 of the image's misc field, and only an interruptible sleep with it set is woken.
+#[test]
+fn only_an_interruptible_sleep_with_uif_is_woken() {
+    assert!(Misc::from_raw(1 << 63).uif());
+    assert!(!Misc::from_raw(!(1 << 63)).uif());
+    assert!(wake::wakeable(true, true));
+    assert!(!wake::wakeable(true, false));
+    assert!(!wake::wakeable(false, true));
 }
 
 /// Handler and stack-adjust values outside user space are refused.
