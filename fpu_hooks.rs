@@ -158,7 +158,7 @@ fn exit_to_user(cpu: &mut CpuLocked<'_>, image: Option<&mut UintrState>) {
 fn arm_receiver(cpu: &mut CpuLocked<'_>, receiver: &Receiver, image: Option<&mut UintrState>) {
     let ndst = shim::this_cpu_ndst();
     receiver.settle_restart();
-    receiver.set_wake_armed(false);
+    receiver.returning_to_user();
     poll::unpark(receiver);
     receiver.update_upid(|s| logic::upid::resume(s, ndst));
     // Read after the UPID update: a post that saw SN set is in PIR now.

@@ -191,7 +191,17 @@ pub(crate) struct Receiver {
     /// should interrupt ([`crate::wake`]).
     wake_armed: AtomicFlag,
     /// Set while a kick is on its way, which holds a reference.
-    wake_queued: AtomicFlag,
+    kick_busy: AtomicFlag,
+    /// Set once a kick was made in the thread's current stay in the
+    /// kernel: one is enough, and a call that runs the kick's task work
+    /// itself and sleeps on (`io_uring_enter()`, the cgroup freezer)
+    /// must not be kicked again and again.
+    kicked: AtomicFlag,
+    /// The thread's returns to user space, and that count when the last
+    /// kick was made: a kick that comes late, after the return it was
+    /// meant for, rewrites nothing.
+    returns: AtomicU64,
+    kick_return: AtomicU64,
 }
 
 impl Receiver {
@@ -222,7 +232,10 @@ impl Receiver {
                 wake,
                 saved: AtomicU32::new(0),
                 wake_armed: AtomicFlag::new(false),
-                wake_queued: AtomicFlag::new(false),
+                kick_busy: AtomicFlag::new(false),
+                kicked: AtomicFlag::new(false),
+                returns: AtomicU64::new(0),
+                kick_return: AtomicU64::new(0),
             },
             GFP_KERNEL_ACCOUNT,
         )?;
@@ -491,14 +504,36 @@ impl Receiver {
         self.wake_armed.load(Acquire)
     }
 
-    /// Claims the one kick that may be on its way; false if one is.
+    /// Claims the kick of the thread's current stay in the kernel; false
+    /// if it was made already or the last one is still on its way.
     pub(crate) fn claim_kick(&self) -> bool {
-        !self.wake_queued.xchg(true, Full)
+        if self.kicked.load(Acquire) || self.kick_busy.xchg(true, Full) {
+            return false;
+        }
+        self.kicked.store(true, Release);
+        self.kick_return
+            .store(self.returns.load(Ordering::SeqCst), Ordering::SeqCst);
+        true
     }
 
-    /// The kick is over.
+    /// Whether the kick being run was made for the thread's current stay
+    /// in the kernel.
+    pub(crate) fn kick_is_current(&self) -> bool {
+        self.kick_return.load(Ordering::SeqCst) == self.returns.load(Ordering::SeqCst)
+    }
+
+    /// The kick is over; another may be made once the thread has been to
+    /// user space.
     pub(crate) fn end_kick(&self) {
-        self.wake_queued.store(false, Release);
+        self.kick_busy.store(false, Release);
+    }
+
+    /// The thread returns to user space: wake marks are over, and the next
+    /// stay in the kernel may be kicked again.  Only the thread itself.
+    pub(crate) fn returning_to_user(&self) {
+        self.set_wake_armed(false);
+        self.returns.fetch_add(1, Ordering::SeqCst);
+        self.kicked.store(false, Release);
     }
 
     /// One counting fd of `vector` is gone.  When it was the last, posts to
@@ -546,6 +581,11 @@ impl Receiver {
         if count.swap(0, Ordering::SeqCst) != 0 {
             self.post(vector, PostSource::GiveBack);
         }
+    }
+
+    /// The polled vectors, one bit each.
+    pub(crate) fn polled(&self) -> u64 {
+        self.polled.load(Ordering::Acquire)
     }
 
     /// Whether some vector is polled now.

@@ -46,6 +46,7 @@ extern "C" {
     fn uintr_wait_sleep(
         queue: *mut c_void,
         pir: *const u64,
+        mask: u64,
         seq: *const u64,
         seq0: u64,
         expires: i64,
@@ -198,12 +199,14 @@ impl PollQueue {
         unsafe { uintr_wait_unpark(self.0.as_ptr()) }
     }
 
-    /// Sleeps, parked, until `pir` is not zero or `seq` is not `seq0`, a
-    /// signal is pending (`ERESTARTSYS`), `expires` passed (`ETIMEDOUT`) or a
-    /// CPU going offline unparked the thread (`EAGAIN`).
+    /// Sleeps, parked, until `pir` has a bit of `mask` or `seq` is not
+    /// `seq0`, a post outside `mask` set ON (the caller parks again, which
+    /// clears it), a signal is pending (`ERESTARTNOHAND`), `expires` passed
+    /// (`ETIMEDOUT`) or a CPU going offline unparked the thread (`EAGAIN`).
     pub(crate) fn wait_sleep(
         &self,
         pir: &AtomicU64,
+        mask: u64,
         seq: &AtomicU64,
         seq0: u64,
         expires: i64,
@@ -214,6 +217,7 @@ impl PollQueue {
             uintr_wait_sleep(
                 self.0.as_ptr(),
                 pir.as_ptr().cast_const(),
+                mask,
                 seq.as_ptr().cast_const(),
                 seq0,
                 expires,

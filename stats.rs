@@ -74,7 +74,8 @@ pub(crate) static WATCH_POSTS: Counter = Counter::new();
 pub(crate) static TIMERS: Counter = Counter::new();
 /// Posts made by timers' expiries.
 pub(crate) static TIMER_POSTS: Counter = Counter::new();
-/// System calls that a post interrupted (`UINTR_HANDLER_WAKE`).
+/// System calls that a post interrupted (`UINTR_HANDLER_WAKE`): kicks
+/// that reached the call they were made for, with the handler to run.
 pub(crate) static WAKES: Counter = Counter::new();
 
 /// Creates `uintr/stats/` with one read-only file per counter.

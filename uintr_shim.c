@@ -83,8 +83,9 @@ int uintr_deferred_init(void)
 void uintr_deferred_exit(void)
 {
 	/*
-	 * The tails of kicks (hard interrupts) and of their task works (run
-	 * by the tasks, preemptibly) after their module_put().
+	 * The tails of kicks' irq_works (hard interrupts) after their task
+	 * work ran elsewhere, and of the task works (run by the tasks,
+	 * preemptibly) after their module_put().
 	 */
 	synchronize_rcu();
 	synchronize_rcu_tasks();
@@ -131,6 +132,7 @@ struct uintr_poll {
 	struct task_struct *kick_task;
 	struct irq_work kick;
 	struct callback_head twork;
+	struct work_struct kick_failed;
 };
 
 /*
@@ -212,7 +214,11 @@ static void uintr_poll_wake_fn(struct irq_work *work)
  * get_signal() (before the signal code restarts the call): give the call
  * the return value the handler's running calls for, then drop what the
  * kick held.  The module reference is dropped last; module exit waits for
- * an RCU-tasks grace period, which this function's tail cannot span.
+ * an RCU-tasks grace period, which this function's tail cannot span.  A
+ * call that runs task works itself (io_uring_enter(), the cgroup freezer)
+ * runs this before it returns, with no return value yet: nothing is
+ * rewritten, and no second kick comes before the thread's return to user
+ * space.
  */
 static void uintr_wake_twork_fn(struct callback_head *cb)
 {
@@ -227,13 +233,31 @@ static void uintr_wake_twork_fn(struct callback_head *cb)
 			syscall_set_return_value(current, regs, now, 0);
 	}
 	uintr_rust_wake_done(p->owner);
+	/*
+	 * Without RCU-tasks, a preemptible kernel has no grace period that
+	 * waits for a task preempted in this tail: the module stays loaded.
+	 */
+	if (IS_ENABLED(CONFIG_TASKS_RCU) || !IS_ENABLED(CONFIG_PREEMPTION))
+		module_put(THIS_MODULE);
+}
+
+/*
+ * A kick whose thread was gone: its references go from process context
+ * (the receiver's last one may go with them), and module exit's flush of
+ * the workqueue waits for this function.
+ */
+static void uintr_wake_kick_failed_fn(struct work_struct *work)
+{
+	struct uintr_poll *p = container_of(work, struct uintr_poll, kick_failed);
+
+	uintr_rust_wake_done(p->owner);
 	module_put(THIS_MODULE);
 }
 
 /*
  * Hard interrupt context, once the scheduler's locks are dropped: the
  * thread gets the task work and is woken as for a signal.  A thread past
- * exit_task_work() refuses it; then the kick ends here.
+ * exit_task_work() refuses it; then the kick ends on the workqueue.
  */
 static void uintr_wake_kick_fn(struct irq_work *work)
 {
@@ -244,10 +268,8 @@ static void uintr_wake_kick_fn(struct irq_work *work)
 	init_task_work(&p->twork, uintr_wake_twork_fn);
 	ret = task_work_add(t, &p->twork, TWA_SIGNAL);
 	put_task_struct(t);
-	if (ret) {
-		uintr_rust_wake_done(p->owner);
-		module_put(THIS_MODULE);
-	}
+	if (ret)
+		queue_work(uintr_wq, &p->kick_failed);
 }
 
 /*
@@ -293,6 +315,7 @@ struct uintr_poll *uintr_poll_new(void)
 	raw_spin_lock_init(&p->collect_lock);
 	init_irq_work(&p->wake, uintr_poll_wake_fn);
 	p->kick = IRQ_WORK_INIT_HARD(uintr_wake_kick_fn);
+	INIT_WORK(&p->kick_failed, uintr_wake_kick_failed_fn);
 	INIT_RCU_WORK(&p->free_work, uintr_poll_free_fn);
 	INIT_LIST_HEAD(&p->poll_node);
 	p->poll_cpu = -1;
@@ -630,8 +653,16 @@ static ssize_t uintr_vector_fop_read(struct file *file, char __user *buf,
 		ret = uintr_rust_vector_take(vector, &count);
 		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
 			break;
-		ret = wait_event_interruptible(uintr_rust_vector_queue(vector)->wq,
-					       uintr_rust_vector_ready(vector));
+		/*
+		 * The receiver's own thread waits as in UINTR_WAIT, woken by
+		 * the kernel vector itself; any other reader on the wait
+		 * queue, which the kernel vector can only wake through an
+		 * irq_work.
+		 */
+		ret = uintr_rust_vector_wait(vector);
+		if (ret > 0)
+			ret = wait_event_interruptible(uintr_rust_vector_queue(vector)->wq,
+						       uintr_rust_vector_ready(vector));
 		if (ret)
 			return ret;
 	}
@@ -1169,8 +1200,8 @@ s64 uintr_wait_deadline(s64 timeout_ns)
  * task or @p's wait queue, and the checks follow prepare_to_wait(), so no
  * wake-up is lost.
  */
-int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, const u64 *seq,
-		     u64 seq0, s64 expires)
+int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, u64 mask,
+		     const u64 *seq, u64 seq0, s64 expires)
 {
 	ktime_t exp = expires;
 	DEFINE_WAIT(wait);
@@ -1178,7 +1209,13 @@ int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, const u64 *seq,
 
 	for (;;) {
 		prepare_to_wait(&p->wq, &wait, TASK_INTERRUPTIBLE | TASK_FREEZABLE);
-		if (READ_ONCE(*pir) || READ_ONCE(*seq) != seq0)
+		if ((READ_ONCE(*pir) & mask) || READ_ONCE(*seq) != seq0)
+			break;
+		/*
+		 * Woken for a post outside @mask: the caller parks again,
+		 * which clears ON, so that the next post notifies.
+		 */
+		if (mask != ~0ULL && uintr_upid_on(p))
 			break;
 		if (READ_ONCE(p->wait_cpu) < 0) {
 			ret = -EAGAIN;

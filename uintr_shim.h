@@ -32,8 +32,8 @@ u64 uintr_task_size_max(void);
 s64 uintr_wait_deadline(s64 timeout_ns);
 u32 uintr_wait_park(struct uintr_poll *p, const u64 *upid);
 bool uintr_syscall_restarting(void);
-int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, const u64 *seq,
-		     u64 seq0, s64 expires);
+int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, u64 mask,
+		     const u64 *seq, u64 seq0, s64 expires);
 void uintr_wait_unpark(struct uintr_poll *p);
 void uintr_notify(u32 ndst, u32 vector);
 struct uintr_poll *uintr_poll_new(void);
@@ -62,6 +62,7 @@ struct uintr_poll *uintr_rust_vector_queue(void *vector);
 u32 uintr_rust_vector_poll(void *vector);
 bool uintr_rust_vector_ready(void *vector);
 int uintr_rust_vector_take(void *vector, u64 *count);
+int uintr_rust_vector_wait(void *vector);
 void uintr_rust_vector_untake(void *vector, u64 count);
 bool uintr_rust_watch_fire(void *watch);
 void uintr_rust_watch_release(void *watch);

@@ -28,6 +28,7 @@ use crate::{
     shim,
     stats, //
 };
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// Blocks until a user interrupt is pending for `receiver`, the calling
@@ -57,8 +58,20 @@ pub(crate) fn wait(
             return Ok(());
         }
     }
-    let queue = receiver.queue();
     stats::WAITS.inc();
+    let res = parked_sleep(receiver, u64::MAX, from.collections, from.expires);
+    if res == Err(ERESTARTNOHAND) {
+        receiver.arm_restart(&from, arg);
+    }
+    res
+}
+
+/// Sleeps in the waiter list until PIR holds a vector of `mask` or a post
+/// was counted (the receiver's collections are no longer `collections`),
+/// a signal is pending (`ERESTARTNOHAND`) or `expires` passed
+/// (`ETIMEDOUT`).  The registers are saved, so posts stay in PIR.
+fn parked_sleep(receiver: &Receiver, mask: u64, collections: u64, expires: i64) -> Result {
+    let queue = receiver.queue();
     receiver.set_waiting(true);
     // A switch-out before this may have parked the UPID for the pollers;
     // from now on the waiter list is where a post must find the thread.
@@ -66,24 +79,51 @@ pub(crate) fn wait(
     let res = loop {
         let cpu = queue.wait_park(receiver.upid_status());
         let ndst = shim::cpu_ndst(cpu);
+        // Parking clears ON: the next post notifies.
         receiver.update_upid(|s| logic::upid::park(s, KERNEL_VECTOR, ndst));
         let res = queue.wait_sleep(
             receiver.pir_word(),
+            mask,
             receiver.collections(),
-            from.collections,
-            from.expires,
+            collections,
+            expires,
         );
         receiver.update_upid(|s| logic::upid::unpark(s, NOTIFICATION_VECTOR));
         queue.wait_unpark();
-        // EAGAIN: the CPU went offline; park again where the thread runs.
-        if res != Err(EAGAIN) {
-            break res;
+        match res {
+            // The CPU went offline; park again where the thread runs.
+            Err(EAGAIN) => stats::WAIT_MOVES.inc(),
+            // A post outside `mask` (for the handler) set ON.
+            Ok(())
+                if receiver.pir() & mask == 0
+                    && receiver.collections().load(Ordering::SeqCst) == collections => {}
+            _ => break res,
         }
-        stats::WAIT_MOVES.inc();
     };
     receiver.set_waiting(false);
-    if res == Err(ERESTARTNOHAND) {
-        receiver.arm_restart(&from, arg);
-    }
     res
+}
+
+/// A blocking `read()` of a counting fd of `vector` by the receiver's own
+/// thread found nothing counted: sleeps as [`wait`] does, woken by the
+/// kernel vector directly (the wait queue of the fds can only be woken
+/// from it through an irq_work), until a polled vector is posted or a post
+/// was counted.  The caller takes the count again.
+///
+/// Fails with `ERESTARTSYS` when a signal is pending, as a read of a pipe
+/// does.
+pub(crate) fn wait_for_count(receiver: &Receiver, vector: u8) -> Result {
+    // Saving the registers disarms UINV, so from here on posts stay in
+    // PIR; the save counts what reached UIRR for polled vectors.
+    let collections = {
+        let _guard = XstateGuard::lock();
+        receiver.collections().load(Ordering::SeqCst)
+    };
+    if receiver.has_count(vector) {
+        return Ok(());
+    }
+    match parked_sleep(receiver, receiver.polled(), collections, i64::MAX) {
+        Err(ERESTARTNOHAND) => Err(ERESTARTSYS),
+        res => res,
+    }
 }

@@ -19,8 +19,11 @@
 //! value [`crate::logic::wake`] chooses, and the exit-to-user hook replays
 //! the post for the handler.
 //!
-//! At most one kick is on its way per receiver, holding a reference on it
-//! and, in the C half, on its thread and on the module.
+//! At most one kick is made per stay of the thread in the kernel, and one
+//! is on its way at a time, holding a reference on the receiver and, in
+//! the C half, on its thread and on the module.  A kick that arrives after
+//! the thread went back to user space (the post reached its handler
+//! anyway) leaves the call it finds alone: the signal code restarts it.
 
 use crate::{
     logic::wake,
@@ -59,7 +62,6 @@ pub(crate) unsafe fn kick_if_due(owner: *const c_void) {
     let held: Arc<Receiver> = unsafe { ArcBorrow::<Receiver>::from_raw(owner.cast()) }.into();
     // The kick's reference, given back in `uintr_rust_wake_done`.
     let _ = Arc::into_raw(held);
-    stats::WAKES.inc();
     // SAFETY: The receiver is in a list per the caller; the kick holds the
     // reference leaked above, and `claim_kick` rules out a second kick
     // until `uintr_rust_wake_done`.
@@ -78,13 +80,21 @@ pub(crate) unsafe fn kick_if_due(owner: *const c_void) {
 pub(crate) unsafe extern "C" fn uintr_rust_wake_return(owner: *mut c_void, ret: c_long) -> c_long {
     // SAFETY: Per the caller.
     let receiver = unsafe { &*owner.cast::<Receiver>() };
-    match receiver.wake_mode() {
-        // `c_long` is 64 bits wide on x86-64: the casts are exact.
-        Some(mode) if !receiver.is_dead() && receiver.handler_pending() => {
-            wake::interrupted_return(mode, ret as i64) as c_long
-        }
-        _ => ret,
+    let Some(mode) = receiver.wake_mode() else {
+        return ret;
+    };
+    // A late kick, for a stay in the kernel that is over, or one whose
+    // post another path took: the signal code restarts the call.
+    if receiver.is_dead()
+        || !receiver.kick_is_current()
+        || !receiver.saved_uif()
+        || !receiver.handler_pending()
+    {
+        return ret;
     }
+    stats::WAKES.inc();
+    // `c_long` is 64 bits wide on x86-64: the casts are exact.
+    wake::interrupted_return(mode, ret as i64) as c_long
 }
 
 /// The kick of the receiver at `owner` is over: its task work ran, or its

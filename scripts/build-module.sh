@@ -60,6 +60,9 @@ out=$(make -s VARIANT="$VARIANT" KDIR="$KOUT" MO="$MODOUT" BINDGEN="$BINDGEN" cl
 	{ echo "$out" >&2; die "module build failed ($VARIANT kernel)"; }
 if grep -q -E '^(warning|error)' <<< "$out"; then
 	echo "$out" >&2
+	# The objects are up to date now: without this, the next build would
+	# find nothing to do and report the module ready, warnings and all.
+	rm -f "$MODOUT"/*.o "$MODOUT"/*.ko
 	die "the module build is not warning-free ($VARIANT kernel)"
 fi
 log "module ready: $MODOUT/uintr.ko"

@@ -180,6 +180,35 @@ TEST_F(recv, blocking_read_by_the_receiver_returns_the_count)
 	close(p.vfd);
 }
 
+/*
+ * The receiver's own blocking read() is woken by the kernel vector
+ * directly, as UINTR_WAIT is: no irq_work (a second self-interrupt) per
+ * wake-up, which waking the fds' wait queue from the kernel vector needs.
+ */
+TEST_F(recv, the_receivers_own_read_is_woken_without_an_irq_work)
+{
+	struct poster p = { .dev = self->dev, .target = gettid(), .rounds = 30 };
+	long iwi0 = uintr_irq_count("IWI"), iwi;
+	pthread_t t;
+
+	if (iwi0 < 0)
+		SKIP(return, "no irq_work line in /proc/interrupts");
+	p.vfd = uintr_poll_fd(self->dev, 8);
+	ASSERT_LE(0, p.vfd);
+	ASSERT_EQ(0, pthread_create(&t, NULL, poster_thread, &p));
+	for (int i = 0; i < p.rounds; i++) {
+		EXPECT_EQ(1, read_count(p.vfd));
+		p.acked = i + 1;
+	}
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	iwi = uintr_irq_count("IWI") - iwi0;
+	EXPECT_EQ(0, p.err);
+	/* Other irq_work users may add a few; one per wake-up is the bug. */
+	EXPECT_GT(p.rounds / 3, iwi);
+	TH_LOG("%d wake-ups, %ld irq_work interrupts", p.rounds, iwi);
+	close(p.vfd);
+}
+
 /* A receiver thread that hands out fds, then sleeps on a pipe. */
 struct sleeper {
 	int dev;

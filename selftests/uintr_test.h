@@ -141,6 +141,37 @@ static inline long uintr_stat(const char *name)
 }
 
 /*
+ * The interrupts of the /proc/interrupts line @name (e.g. "IWI", irq_work)
+ * summed over all CPUs, or -1 if there is no such line.
+ */
+static inline long uintr_irq_count(const char *name)
+{
+	char line[4096], *p, *end;
+	size_t len = strlen(name);
+	long sum = -1, v;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		for (p = line; *p == ' '; p++)
+			;
+		if (strncmp(p, name, len) || p[len] != ':')
+			continue;
+		sum = 0;
+		for (p += len + 1;; p = end) {
+			v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			sum += v;
+		}
+		break;
+	}
+	fclose(f);
+	return sum;
+}
+
+/*
  * Wait until some thread blocked in UINTR_WAIT since the "waits" counter
  * read @before, so that a post or a signal sent next finds it waiting.
  * Falls back to a fixed delay without debugfs.

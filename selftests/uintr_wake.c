@@ -69,29 +69,22 @@ static void *poster_fn(void *arg)
 	struct poster *p = arg;
 	int idx = uintr_register_sender(p->dev, p->vfd);
 
-	if (idx < 0) {
-		p->failed = true;
-		return NULL;
-	}
-	for (int i = 0; i < p->posts; i++) {
+	p->failed = idx < 0;
+	for (int i = 0; i < p->posts && !p->failed; i++) {
 		if (!uintr_await_sleeping(p->tid)) {
 			p->failed = true;
-			return NULL;
+			break;
 		}
 		_senduipi(idx);
 		if (!p->handled_each)
 			continue;
 		uintr_spin_until(&uintr_total, (uint64_t)i + 1);
-		if (uintr_total != (uint64_t)i + 1) {
-			p->failed = true;
-			return NULL;
-		}
+		p->failed = uintr_total != (uint64_t)i + 1;
 	}
+	/* Also after a failure: the thread must not stay blocked. */
 	if (p->then) {
-		if (!uintr_await_sleeping(p->tid)) {
+		if (!uintr_await_sleeping(p->tid))
 			p->failed = true;
-			return NULL;
-		}
 		p->then(p);
 	}
 	return NULL;

@@ -85,6 +85,7 @@ fn main() -> io::Result<()> {
         uintr::set_handler(3, Some(count))?;
         uintr::set_handler(9, Some(float_handler))?;
         uintr::set_handler(5, Some(count))?;
+        uintr::set_handler(11, Some(count))?;
         uintr::set_default_handler(Some(count_default));
     }
     let receiver = match uintr::Receiver::register() {
@@ -207,6 +208,26 @@ fn main() -> io::Result<()> {
     tap.check(
         "a receiver on an alternate stack receives",
         spin_until(&HITS[3], before + 1),
+    );
+    drop(me);
+    drop(on_stack);
+
+    // A post ends a sleep in read() of an empty socket: the handler runs,
+    // then the call fails with EINTR.
+    let waking = uintr::Receiver::register_waking(uintr::Wake::Interrupt)?;
+    let ring = waking.vector_fd(11)?;
+    let alarm = ring.timer(Duration::from_millis(20), None)?;
+    let (mut quiet, _peer) = std::os::unix::net::UnixStream::pair()?;
+    let before = HITS[11].load(Ordering::Relaxed);
+    waking.unblock();
+    let mut byte = [0u8; 1];
+    let read = std::io::Read::read(&mut quiet, &mut byte);
+    let handled = HITS[11].load(Ordering::Relaxed) == before + 1;
+    waking.block();
+    drop(alarm);
+    tap.check(
+        "a post interrupts a waking receiver's read, after its handler",
+        read.is_err_and(|e| e.kind() == io::ErrorKind::Interrupted) && handled,
     );
     println!("1..{}", tap.n);
     std::process::exit(if tap.failed == 0 { 0 } else { 1 });

@@ -7,6 +7,8 @@ pub const MAX_VECTORS: u32 = 64;
 pub const MAX_UITT_ENTRIES: u32 = 256;
 
 pub(crate) const HANDLER_ALT_STACK: u32 = 1 << 0;
+pub(crate) const HANDLER_WAKE: u32 = 1 << 1;
+pub(crate) const HANDLER_RESTART: u32 = 1 << 2;
 pub(crate) const VECTOR_FD_POLL: u32 = 1 << 0;
 pub(crate) const WAIT_TIMEOUT: u32 = 1 << 0;
 

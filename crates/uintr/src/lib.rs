@@ -165,6 +165,16 @@ pub fn frame_size() -> usize {
     entry::frame_size()
 }
 
+/// How a post ends a system call that a [`Receiver::register_waking`]
+/// receiver sleeps in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// The call fails with `EINTR` where a signal handler would make it.
+    Interrupt,
+    /// The call is restarted where `SA_RESTART` would restart it.
+    Restart,
+}
+
 /// The calling thread as a receiver of user interrupts.
 ///
 /// Dropping it blocks delivery and unregisters the thread.  It is neither
@@ -189,7 +199,20 @@ impl Receiver {
     /// (`EOPNOTSUPP`) without user interrupts, `ResourceBusy` if the
     /// thread already is a receiver.
     pub fn register() -> io::Result<Self> {
-        Self::register_inner(None)
+        Self::register_inner(None, 0)
+    }
+
+    /// As [`Self::register`], and a post interrupts a system call the
+    /// thread sleeps in interruptibly, as a signal with a handler does,
+    /// while delivery is unblocked: the handler runs first, then the call
+    /// fails with `Interrupted` or, with [`Wake::Restart`], is restarted
+    /// where `SA_RESTART` would restart it (`UINTR_HANDLER_WAKE`).
+    pub fn register_waking(wake: Wake) -> io::Result<Self> {
+        let flags = match wake {
+            Wake::Interrupt => abi::HANDLER_WAKE,
+            Wake::Restart => abi::HANDLER_WAKE | abi::HANDLER_RESTART,
+        };
+        Self::register_inner(None, flags)
     }
 
     /// As [`Self::register`], with handlers on an alternate stack of
@@ -231,23 +254,24 @@ impl Receiver {
             return Err(e);
         }
         let stack = base as usize + PAGE..base as usize + PAGE + size;
-        Self::register_inner(Some(stack.clone())).inspect_err(|_| {
+        Self::register_inner(Some(stack.clone()), 0).inspect_err(|_| {
             // SAFETY: Registration failed, so no delivery can use it.
             unsafe { munmap(base, size + PAGE) };
         })
     }
 
-    fn register_inner(stack: Option<core::ops::Range<usize>>) -> io::Result<Self> {
+    fn register_inner(stack: Option<core::ops::Range<usize>>, flags: u32) -> io::Result<Self> {
         if !entry::size_xsave() {
             return Err(io::Error::from_raw_os_error(95)); // EOPNOTSUPP
         }
         let mut args = abi::HandlerArgs {
             handler: entry::entry_address(),
+            flags,
             ..Default::default()
         };
         if let Some(s) = &stack {
             args.stack = s.end as u64 & !15;
-            args.flags = abi::HANDLER_ALT_STACK;
+            args.flags |= abi::HANDLER_ALT_STACK;
         }
         dev_ioctl(abi::REGISTER_HANDLER, &args as *const _ as u64)?;
         let receiver = Self {
