@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Proofs about the current CPU and thread that the hooks and the ioctls
-//! share: [`CpuLocked`], for the per-CPU UINTR record, and [`XstateGuard`],
-//! for changing the calling thread's UINTR register state from an ioctl.
+//! share: [`CpuLocked`], for the per-CPU UINTR record, [`XstateGuard`],
+//! for changing the calling thread's UINTR register state from an ioctl,
+//! and [`FpregsGuard`], for looking at it where it is.
 //! Below the state objects, so that both [`crate::fpu_hooks`] and
 //! [`crate::task`] can take them without importing each other.
 
 use crate::hw::xstate::UintrState;
 use core::marker::PhantomData;
 use kernel::bindings;
+
+extern "C" {
+    fn uintr_fpregs_lock_live() -> bool;
+    fn uintr_fpregs_unlock();
+}
 
 const _: () =
     assert!(core::mem::size_of::<UintrState>() == core::mem::size_of::<bindings::uintr_state>());
@@ -82,5 +88,52 @@ impl Drop for XstateGuard {
     fn drop(&mut self) {
         // SAFETY: By the type invariant the lock is held.
         unsafe { bindings::uintr_xstate_unlock() };
+    }
+}
+
+/// The calling thread's FPU state locked where it is (`fpregs_lock()`):
+/// unlike [`XstateGuard`], live registers are neither saved nor
+/// invalidated, so the return to user space can reuse them without an
+/// XRSTORS.  Preemption and softirqs are off while the guard lives.
+///
+/// # Invariants
+///
+/// `fpregs_lock()` is held; `live` says whether the registers were the
+/// thread's when it was taken, which nothing changes while it is held.
+pub(crate) struct FpregsGuard {
+    live: bool,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl FpregsGuard {
+    /// Locks the calling thread's FPU state.
+    pub(crate) fn lock() -> Self {
+        // SAFETY: Process context; paired with the unlock in `drop`.
+        let live = unsafe { uintr_fpregs_lock_live() };
+        // INVARIANT: Locked above.
+        Self {
+            live,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Whether the thread's UINTR state is in this CPU's registers (else
+    /// in its saved image).
+    pub(crate) fn registers_live(&self) -> bool {
+        self.live
+    }
+
+    /// The token for the module's per-CPU and per-thread state.
+    pub(crate) fn cpu(&mut self) -> CpuLocked<'_> {
+        // SAFETY: `fpregs_lock()` is held by the type invariant, and the
+        // mutable borrow of the guard makes this the only token from it.
+        unsafe { CpuLocked::new() }
+    }
+}
+
+impl Drop for FpregsGuard {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the lock is held.
+        unsafe { uintr_fpregs_unlock() };
     }
 }

@@ -209,8 +209,23 @@ unsafe fn switch_out(prev: *mut bindings::task_struct) {
     }
 }
 
+/// Takes the posts to polled vectors out of the live UIRR, which holds
+/// `receiver`'s state, into their counts; returns what is left there for
+/// the handler.
+pub(crate) fn collect_live_uirr(_cpu: &mut CpuLocked<'_>, receiver: &Receiver) -> u64 {
+    // SAFETY: The hooks are registered only on CPUs with UINTR, which have
+    // this MSR.
+    let uirr = unsafe { bindings::uintr_rdmsr(hw::msr::IA32_UINTR_RR) };
+    let mut live = UintrState {
+        uirr,
+        ..UintrState::default()
+    };
+    execute(receiver.collect_image(&mut live));
+    live.uirr
+}
+
 /// Disarms UINV on this CPU if it is armed.  For code that is about to
-/// make the receiver's UPID unreachable.
+/// make the receiver's UPID unreachable, or to block.
 pub(crate) fn disarm_this_cpu(cpu: &mut CpuLocked<'_>) {
     execute(with_cpu_misc(cpu, CpuMisc::disarm).flatten());
 }

@@ -583,11 +583,6 @@ impl Receiver {
         }
     }
 
-    /// The polled vectors, one bit each.
-    pub(crate) fn polled(&self) -> u64 {
-        self.polled.load(Ordering::Acquire)
-    }
-
     /// Whether some vector is polled now.
     pub(crate) fn has_polled(&self) -> bool {
         self.polled.load(Ordering::Acquire) != 0

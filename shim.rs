@@ -35,6 +35,7 @@ extern "C" {
     fn uintr_trace_kernel_post(upid: u64, vector: u32, source: u32, how: u32, ndst: u32);
     fn uintr_trace_replay(upid: u64, pir: u64);
     fn uintr_trace_collect(upid: u64, vectors: u64, from_registers: bool);
+    fn uintr_trace_wake(upid: u64, ret: core::ffi::c_long, now: core::ffi::c_long);
     fn uintr_dev_file_pin(file: *mut c_void) -> c_int;
     fn uintr_module_get();
     fn uintr_module_put();
@@ -46,7 +47,6 @@ extern "C" {
     fn uintr_wait_sleep(
         queue: *mut c_void,
         pir: *const u64,
-        mask: u64,
         seq: *const u64,
         seq0: u64,
         expires: i64,
@@ -199,14 +199,12 @@ impl PollQueue {
         unsafe { uintr_wait_unpark(self.0.as_ptr()) }
     }
 
-    /// Sleeps, parked, until `pir` has a bit of `mask` or `seq` is not
-    /// `seq0`, a post outside `mask` set ON (the caller parks again, which
-    /// clears it), a signal is pending (`ERESTARTNOHAND`), `expires` passed
-    /// (`ETIMEDOUT`) or a CPU going offline unparked the thread (`EAGAIN`).
+    /// Sleeps, parked, until `pir` is not zero or `seq` is not `seq0`, a
+    /// signal is pending (`ERESTARTNOHAND`), `expires` passed (`ETIMEDOUT`) or a
+    /// CPU going offline unparked the thread (`EAGAIN`).
     pub(crate) fn wait_sleep(
         &self,
         pir: &AtomicU64,
-        mask: u64,
         seq: &AtomicU64,
         seq0: u64,
         expires: i64,
@@ -217,7 +215,6 @@ impl PollQueue {
             uintr_wait_sleep(
                 self.0.as_ptr(),
                 pir.as_ptr().cast_const(),
-                mask,
                 seq.as_ptr().cast_const(),
                 seq0,
                 expires,
@@ -444,6 +441,12 @@ pub(crate) mod tracepoints {
     pub(crate) fn collect(upid: u64, vectors: u64, from_registers: bool) {
         // SAFETY: Plain values; any context.
         unsafe { super::uintr_trace_collect(upid, vectors, from_registers) }
+    }
+
+    /// `uintr_wake`.
+    pub(crate) fn wake(upid: u64, ret: i64, now: i64) {
+        // SAFETY: Plain values; any context.
+        unsafe { super::uintr_trace_wake(upid, ret, now) }
     }
 }
 

@@ -61,3 +61,9 @@ pub(crate) fn replay(upid: u64, pir: u64) {
 pub(crate) fn collect(upid: u64, vectors: u64, from_registers: bool) {
     tracepoints::collect(upid, vectors, from_registers);
 }
+
+/// A post interrupted the system call of the receiver at `upid`, which
+/// returned `ret` and now returns `now`.
+pub(crate) fn wake(upid: u64, ret: i64, now: i64) {
+    tracepoints::wake(upid, ret, now);
+}

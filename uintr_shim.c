@@ -33,6 +33,7 @@
 #include <linux/workqueue.h>
 #include <net/sock.h>
 #include <asm/apic.h>
+#include <asm/fpu/api.h>
 #include <asm/syscall.h>
 
 #include "uintr_shim.h"
@@ -60,6 +61,11 @@ void uintr_trace_replay(u64 upid, u64 pir)
 void uintr_trace_collect(u64 upid, u64 vectors, bool from_registers)
 {
 	trace_uintr_collect(upid, vectors, from_registers);
+}
+
+void uintr_trace_wake(u64 upid, long ret, long now)
+{
+	trace_uintr_wake(upid, ret, now);
 }
 
 /*
@@ -133,6 +139,20 @@ struct uintr_poll {
 	struct irq_work kick;
 	struct callback_head twork;
 	struct work_struct kick_failed;
+	/*
+	 * The receiver's own thread sleeps in read() of one of the fds: the
+	 * kernel vector wakes it directly and leaves the wait queue's other
+	 * sleepers to it (@own_wake_pending), see uintr_poll_wake().
+	 */
+	bool own_reader;
+	bool own_wake_pending;
+	/*
+	 * Someone other than the receiver's own reader polled or read one of
+	 * the fds, so may sleep on @wq: the handler wakes them through the
+	 * irq_work at once rather than leaving them to the reader, which may
+	 * not get a CPU soon.  Set for good.
+	 */
+	bool others;
 };
 
 /*
@@ -287,6 +307,22 @@ void uintr_wake_kick(struct uintr_poll *p)
 	irq_work_queue(&p->kick);
 }
 
+/*
+ * fpregs_lock(), and whether current's FPU registers are live: its UINTR
+ * MSRs are then its UINTR state, and stay so (no XSAVES, no invalidation)
+ * until uintr_fpregs_unlock().
+ */
+bool uintr_fpregs_lock_live(void)
+{
+	fpregs_lock();
+	return !test_thread_flag(TIF_NEED_FPU_LOAD);
+}
+
+void uintr_fpregs_unlock(void)
+{
+	fpregs_unlock();
+}
+
 /* Whether @t, leaving its CPU, sleeps interruptibly. */
 bool uintr_task_sleeps_interruptibly(struct task_struct *t)
 {
@@ -338,13 +374,92 @@ void uintr_poll_collect_unlock(struct uintr_poll *p, unsigned long flags)
 	raw_spin_unlock_irqrestore(&p->collect_lock, flags);
 }
 
-/* Wake everybody polling or reading @p's fds soon.  Any context. */
+/*
+ * Threads the kernel-vector handler of this CPU wakes once it has dropped
+ * its list locks, with a reference each: receivers' own threads asleep in
+ * read() of their fds.  Only the handler uses it, with interrupts off.
+ */
+#define UINTR_KV_WAKES 8
+struct uintr_kv_wakes {
+	bool active;
+	int n;
+	struct task_struct *task[UINTR_KV_WAKES];
+};
+static DEFINE_PER_CPU(struct uintr_kv_wakes, uintr_kv_wakes);
+
+/*
+ * Wake everybody polling or reading @p's fds soon.  Any context.  In the
+ * kernel-vector handler, a receiver's own thread asleep in read() is woken
+ * directly once the handler dropped its list locks, and wakes the rest of
+ * the wait queue itself when it leaves its read: no irq_work, which is a
+ * second self-interrupt on the way to the reader.  If the reader stopped
+ * reading meanwhile, the irq_work goes as usual.
+ */
 void uintr_poll_wake(struct uintr_poll *p)
 {
+	/* The handler runs in hard interrupt context; anything else queues. */
+	struct uintr_kv_wakes *w = in_hardirq() ? this_cpu_ptr(&uintr_kv_wakes) : NULL;
+
+	if (w && w->active && READ_ONCE(p->own_reader) && w->n < UINTR_KV_WAKES) {
+		WRITE_ONCE(p->own_wake_pending, true);
+		/* Pairs with the reader's barrier after it unmarks itself. */
+		smp_mb();
+		if (READ_ONCE(p->own_reader)) {
+			get_task_struct(p->task);
+			w->task[w->n++] = p->task;
+			if (!READ_ONCE(p->others))
+				return;
+		}
+	}
 	irq_work_queue(&p->wake);
 }
 
-/* Wake them now.  Process context only. */
+/*
+ * A poller or another thread's reader is about to sleep on @p's wait
+ * queue: from now on the kernel vector wakes the queue itself.  Before
+ * the sleeper looks at the counts, as the handler counts before it looks
+ * at @others.
+ */
+static void uintr_poll_mark_others(struct uintr_poll *p)
+{
+	if (!READ_ONCE(p->others)) {
+		WRITE_ONCE(p->others, true);
+		smp_mb();
+	}
+}
+
+/*
+ * read() of one of @p's fds (@vector) found nothing counted: sleep until
+ * something is.  The receiver's own thread marks itself for
+ * uintr_poll_wake(), and wakes the other sleepers whenever the kernel
+ * vector left them to it, also when its own fd has nothing yet (the post
+ * may be for another vector of the receiver).
+ */
+static int uintr_poll_read_wait(struct uintr_poll *p, void *vector)
+{
+	int ret;
+
+	if (!uintr_rust_vector_own(vector)) {
+		uintr_poll_mark_others(p);
+		return wait_event_interruptible(p->wq, uintr_rust_vector_ready(vector));
+	}
+	WRITE_ONCE(p->own_reader, true);
+	for (;;) {
+		ret = wait_event_interruptible(p->wq, uintr_rust_vector_ready(vector) ||
+					       READ_ONCE(p->own_wake_pending));
+		if (xchg(&p->own_wake_pending, false))
+			uintr_poll_wake_all(p);
+		if (ret || uintr_rust_vector_ready(vector))
+			break;
+	}
+	WRITE_ONCE(p->own_reader, false);
+	/* Pairs with the barrier in uintr_poll_wake(). */
+	smp_mb();
+	if (xchg(&p->own_wake_pending, false))
+		uintr_poll_wake_all(p);
+	return ret;
+}
+
 void uintr_poll_wake_now(struct uintr_poll *p)
 {
 	uintr_poll_wake_all(p);
@@ -503,9 +618,11 @@ static bool uintr_upid_on(struct uintr_poll *p)
  */
 void uintr_kernel_vector_this_cpu(void)
 {
+	struct uintr_kv_wakes *w = this_cpu_ptr(&uintr_kv_wakes);
 	struct uintr_cpu *c = this_cpu_ptr(&uintr_cpus);
 	struct uintr_poll *p;
 	u32 woken = 0, kicked = 0;
+	int i;
 
 	raw_spin_lock(&c->wait_lock);
 	list_for_each_entry(p, &c->waiters, wait_node)
@@ -513,11 +630,19 @@ void uintr_kernel_vector_this_cpu(void)
 			woken++;
 	raw_spin_unlock(&c->wait_lock);
 
+	w->active = true;
 	raw_spin_lock(&c->poll_lock);
 	list_for_each_entry(p, &c->polled, poll_node)
 		if (uintr_upid_on(p) && uintr_rust_poll_kick(p->owner))
 			kicked++;
 	raw_spin_unlock(&c->poll_lock);
+	w->active = false;
+	/* After the list lock, which ranks below the runqueue locks. */
+	for (i = 0; i < w->n; i++) {
+		wake_up_process(w->task[i]);
+		put_task_struct(w->task[i]);
+	}
+	w->n = 0;
 	trace_uintr_kernel_vector(woken, kicked);
 }
 
@@ -630,6 +755,8 @@ static __poll_t uintr_vector_fop_poll(struct file *file, poll_table *pt)
 	struct uintr_poll *p = uintr_rust_vector_queue(file->private_data);
 	u32 state;
 
+	if (pt && pt->_qproc)
+		uintr_poll_mark_others(p);
 	poll_wait(file, &p->wq, pt);
 	state = uintr_rust_vector_poll(file->private_data);
 	return (state & 1 ? EPOLLIN | EPOLLRDNORM : 0) |
@@ -653,16 +780,7 @@ static ssize_t uintr_vector_fop_read(struct file *file, char __user *buf,
 		ret = uintr_rust_vector_take(vector, &count);
 		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK))
 			break;
-		/*
-		 * The receiver's own thread waits as in UINTR_WAIT, woken by
-		 * the kernel vector itself; any other reader on the wait
-		 * queue, which the kernel vector can only wake through an
-		 * irq_work.
-		 */
-		ret = uintr_rust_vector_wait(vector);
-		if (ret > 0)
-			ret = wait_event_interruptible(uintr_rust_vector_queue(vector)->wq,
-						       uintr_rust_vector_ready(vector));
+		ret = uintr_poll_read_wait(uintr_rust_vector_queue(vector), vector);
 		if (ret)
 			return ret;
 	}
@@ -1200,8 +1318,8 @@ s64 uintr_wait_deadline(s64 timeout_ns)
  * task or @p's wait queue, and the checks follow prepare_to_wait(), so no
  * wake-up is lost.
  */
-int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, u64 mask,
-		     const u64 *seq, u64 seq0, s64 expires)
+int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, const u64 *seq,
+		     u64 seq0, s64 expires)
 {
 	ktime_t exp = expires;
 	DEFINE_WAIT(wait);
@@ -1209,13 +1327,7 @@ int uintr_wait_sleep(struct uintr_poll *p, const u64 *pir, u64 mask,
 
 	for (;;) {
 		prepare_to_wait(&p->wq, &wait, TASK_INTERRUPTIBLE | TASK_FREEZABLE);
-		if ((READ_ONCE(*pir) & mask) || READ_ONCE(*seq) != seq0)
-			break;
-		/*
-		 * Woken for a post outside @mask: the caller parks again,
-		 * which clears ON, so that the next post notifies.
-		 */
-		if (mask != ~0ULL && uintr_upid_on(p))
+		if (READ_ONCE(*pir) || READ_ONCE(*seq) != seq0)
 			break;
 		if (READ_ONCE(p->wait_cpu) < 0) {
 			ret = -EAGAIN;

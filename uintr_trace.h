@@ -115,6 +115,28 @@ TRACE_EVENT(uintr_collect,
 		  __entry->vectors, __entry->from_registers ? "uirr" : "pir")
 );
 
+/*
+ * A post interrupted the system call of a receiver with
+ * UINTR_HANDLER_WAKE: the call returned @ret and returns @now (-EINTR, or
+ * a restart code the signal code restarts).
+ */
+TRACE_EVENT(uintr_wake,
+	TP_PROTO(u64 upid, long ret, long now),
+	TP_ARGS(upid, ret, now),
+	TP_STRUCT__entry(
+		__field(unsigned long, upid)
+		__field(long, ret)
+		__field(long, now)
+	),
+	TP_fast_assign(
+		__entry->upid = (unsigned long)upid;
+		__entry->ret = ret;
+		__entry->now = now;
+	),
+	TP_printk("upid=%p ret=%ld now=%ld", (void *)__entry->upid,
+		  __entry->ret, __entry->now)
+);
+
 #endif /* UINTR_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

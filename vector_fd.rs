@@ -19,8 +19,7 @@ use crate::{
     },
     shim,
     stats,
-    task,
-    wait, //
+    task, //
 };
 use kernel::{
     ffi::c_void,
@@ -187,28 +186,20 @@ pub(crate) unsafe extern "C" fn uintr_rust_vector_take(
     0
 }
 
-/// A blocking `read()` found nothing counted.  Returns 0 after a wait
-/// by the receiver's own thread (the caller takes the count again), a
-/// negative errno (`-ERESTARTSYS` for a signal), or 1 for any other
-/// thread, which waits on the fds' wait queue instead.  A receiver with
-/// `UINTR_HANDLER_WAKE` waits there too, so that a post for its handler
-/// interrupts the read.
+/// Whether a `read()` that is about to block is made by the receiver's
+/// own thread, which the kernel vector then wakes directly.  Not for a
+/// receiver with `UINTR_HANDLER_WAKE`, whose sleep a post for the handler
+/// ends through a kick instead.
 ///
 /// # Safety
 ///
 /// `vector` is the private data of an open vector file.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn uintr_rust_vector_wait(vector: *mut c_void) -> i32 {
+pub(crate) unsafe extern "C" fn uintr_rust_vector_own(vector: *mut c_void) -> bool {
     // SAFETY: Guaranteed by the caller.
     let v = unsafe { vfd(vector) };
-    let own = task::with_current_receiver(|r| core::ptr::eq(r, &*v.receiver)).unwrap_or(false);
-    if !own || v.receiver.wake_mode().is_some() {
-        return 1;
-    }
-    match wait::wait_for_count(&v.receiver, v.vector) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    v.receiver.wake_mode().is_none()
+        && task::with_current_receiver(|r| core::ptr::eq(r, &*v.receiver)).unwrap_or(false)
 }
 
 /// Gives back a count `read()` could not copy out.

@@ -14,7 +14,11 @@
 //! park again on the CPU they then run on.
 
 use crate::{
-    cpu::XstateGuard,
+    cpu::{
+        FpregsGuard,
+        XstateGuard, //
+    },
+    fpu_hooks,
     hw::vectors::{
         KERNEL_VECTOR,
         NOTIFICATION_VECTOR, //
@@ -28,8 +32,27 @@ use crate::{
     shim,
     stats, //
 };
-use core::sync::atomic::Ordering;
 use kernel::prelude::*;
+
+/// Makes the CPU leave posts to the calling thread's receiver in PIR,
+/// where a sleeper can see them: disarms UINV and counts what reached UIRR
+/// for polled vectors.  Returns whether UIRR holds a post for the handler.
+///
+/// Live registers stay live (UINV is disarmed by WRMSR, not by an XSAVES
+/// that would invalidate them), so that the thread's return to user space
+/// after its sleep can reuse them and arm UINV with a WRMSR instead of
+/// loading everything with XRSTORS.  Saved ones are looked at in the image,
+/// whose XSAVES disarmed UINV and counted the polled vectors already.
+fn quiesce(receiver: &Receiver) -> bool {
+    {
+        let mut fpregs = FpregsGuard::lock();
+        if fpregs.registers_live() {
+            fpu_hooks::disarm_this_cpu(&mut fpregs.cpu());
+            return fpu_hooks::collect_live_uirr(&mut fpregs.cpu(), receiver) != 0;
+        }
+    }
+    XstateGuard::lock().image().uirr != 0
+}
 
 /// Blocks until a user interrupt is pending for `receiver`, the calling
 /// thread's receiver, or a post to it was counted on a polled fd.
@@ -50,28 +73,11 @@ pub(crate) fn wait(
     if receiver.replayed_since(&from) {
         return Ok(());
     }
-    // Saving the registers disarms UINV, so from here on posts stay in the
-    // PIR, and tells whether something already reached UIRR.
-    {
-        let mut guard = XstateGuard::lock();
-        if guard.image().uirr != 0 {
-            return Ok(());
-        }
+    if quiesce(receiver) {
+        return Ok(());
     }
-    stats::WAITS.inc();
-    let res = parked_sleep(receiver, u64::MAX, from.collections, from.expires);
-    if res == Err(ERESTARTNOHAND) {
-        receiver.arm_restart(&from, arg);
-    }
-    res
-}
-
-/// Sleeps in the waiter list until PIR holds a vector of `mask` or a post
-/// was counted (the receiver's collections are no longer `collections`),
-/// a signal is pending (`ERESTARTNOHAND`) or `expires` passed
-/// (`ETIMEDOUT`).  The registers are saved, so posts stay in PIR.
-fn parked_sleep(receiver: &Receiver, mask: u64, collections: u64, expires: i64) -> Result {
     let queue = receiver.queue();
+    stats::WAITS.inc();
     receiver.set_waiting(true);
     // A switch-out before this may have parked the UPID for the pollers;
     // from now on the waiter list is where a post must find the thread.
@@ -79,51 +85,24 @@ fn parked_sleep(receiver: &Receiver, mask: u64, collections: u64, expires: i64) 
     let res = loop {
         let cpu = queue.wait_park(receiver.upid_status());
         let ndst = shim::cpu_ndst(cpu);
-        // Parking clears ON: the next post notifies.
         receiver.update_upid(|s| logic::upid::park(s, KERNEL_VECTOR, ndst));
         let res = queue.wait_sleep(
             receiver.pir_word(),
-            mask,
             receiver.collections(),
-            collections,
-            expires,
+            from.collections,
+            from.expires,
         );
         receiver.update_upid(|s| logic::upid::unpark(s, NOTIFICATION_VECTOR));
         queue.wait_unpark();
-        match res {
-            // The CPU went offline; park again where the thread runs.
-            Err(EAGAIN) => stats::WAIT_MOVES.inc(),
-            // A post outside `mask` (for the handler) set ON.
-            Ok(())
-                if receiver.pir() & mask == 0
-                    && receiver.collections().load(Ordering::SeqCst) == collections => {}
-            _ => break res,
+        // EAGAIN: the CPU went offline; park again where the thread runs.
+        if res != Err(EAGAIN) {
+            break res;
         }
+        stats::WAIT_MOVES.inc();
     };
     receiver.set_waiting(false);
+    if res == Err(ERESTARTNOHAND) {
+        receiver.arm_restart(&from, arg);
+    }
     res
-}
-
-/// A blocking `read()` of a counting fd of `vector` by the receiver's own
-/// thread found nothing counted: sleeps as [`wait`] does, woken by the
-/// kernel vector directly (the wait queue of the fds can only be woken
-/// from it through an irq_work), until a polled vector is posted or a post
-/// was counted.  The caller takes the count again.
-///
-/// Fails with `ERESTARTSYS` when a signal is pending, as a read of a pipe
-/// does.
-pub(crate) fn wait_for_count(receiver: &Receiver, vector: u8) -> Result {
-    // Saving the registers disarms UINV, so from here on posts stay in
-    // PIR; the save counts what reached UIRR for polled vectors.
-    let collections = {
-        let _guard = XstateGuard::lock();
-        receiver.collections().load(Ordering::SeqCst)
-    };
-    if receiver.has_count(vector) {
-        return Ok(());
-    }
-    match parked_sleep(receiver, receiver.polled(), collections, i64::MAX) {
-        Err(ERESTARTNOHAND) => Err(ERESTARTSYS),
-        res => res,
-    }
 }

@@ -28,7 +28,8 @@
 use crate::{
     logic::wake,
     receiver::Receiver,
-    stats, //
+    stats,
+    trace, //
 };
 use kernel::{
     ffi::{
@@ -94,7 +95,9 @@ pub(crate) unsafe extern "C" fn uintr_rust_wake_return(owner: *mut c_void, ret: 
     }
     stats::WAKES.inc();
     // `c_long` is 64 bits wide on x86-64: the casts are exact.
-    wake::interrupted_return(mode, ret as i64) as c_long
+    let now = wake::interrupted_return(mode, ret as i64);
+    trace::wake(receiver.upid_addr(), ret as i64, now);
+    now as c_long
 }
 
 /// The kick of the receiver at `owner` is over: its task work ran, or its

@@ -182,8 +182,8 @@ TEST_F(recv, blocking_read_by_the_receiver_returns_the_count)
 
 /*
  * The receiver's own blocking read() is woken by the kernel vector
- * directly, as UINTR_WAIT is: no irq_work (a second self-interrupt) per
- * wake-up, which waking the fds' wait queue from the kernel vector needs.
+ * directly: no irq_work (a second self-interrupt) per wake-up, which
+ * waking the fds' wait queue from the kernel vector needs.
  */
 TEST_F(recv, the_receivers_own_read_is_woken_without_an_irq_work)
 {
@@ -207,6 +207,96 @@ TEST_F(recv, the_receivers_own_read_is_woken_without_an_irq_work)
 	EXPECT_GT(p.rounds / 3, iwi);
 	TH_LOG("%d wake-ups, %ld irq_work interrupts", p.rounds, iwi);
 	close(p.vfd);
+}
+
+/*
+ * The kernel vector wakes the receiver's own reader directly and leaves the
+ * fds' other sleepers to it: a poller of another vector's fd of the same
+ * receiver must still be woken while the reader sleeps on.
+ */
+struct other_poller {
+	int fd;
+	pid_t tid;
+	volatile int started;
+	volatile int done;
+	int ret;
+	short revents;
+};
+
+static void *poll_other(void *arg)
+{
+	struct other_poller *o = arg;
+	struct pollfd pfd = { .fd = o->fd, .events = POLLIN };
+
+	o->tid = gettid();
+	o->started = 1;
+	o->ret = poll(&pfd, 1, 10000);
+	o->revents = pfd.revents;
+	o->done = 1;
+	return NULL;
+}
+
+struct two_posts {
+	int dev, vfd_other, vfd_own;
+	pid_t reader;
+	struct other_poller *o;
+	long iwi;
+	int err;
+};
+
+static void *post_other_then_own(void *arg)
+{
+	struct two_posts *t = arg;
+	int other = uintr_register_sender(t->dev, t->vfd_other);
+	int own = uintr_register_sender(t->dev, t->vfd_own);
+
+	if (other < 0 || own < 0) {
+		t->err = errno;
+		return NULL;
+	}
+	while (!t->o->started)
+		sched_yield();
+	if (!uintr_await_sleeping(t->reader) || !uintr_await_sleeping(t->o->tid)) {
+		t->err = ETIMEDOUT;
+		return NULL;
+	}
+	t->iwi = uintr_irq_count("IWI");
+	_senduipi(other);
+	/* The poller returns while the reader still sleeps. */
+	for (int i = 0; i < 50000 && !t->o->done; i++)
+		usleep(100);
+	t->iwi = uintr_irq_count("IWI") - t->iwi;
+	if (!t->o->done)
+		t->err = ETIMEDOUT;
+	else if (!uintr_await_sleeping(t->reader))
+		t->err = EAGAIN;
+	_senduipi(own);
+	return NULL;
+}
+
+TEST_F(recv, a_poller_beside_the_receivers_own_read_is_woken)
+{
+	struct other_poller o = { 0 };
+	struct two_posts t = { .dev = self->dev, .reader = gettid(), .o = &o };
+	pthread_t pt, st;
+
+	t.vfd_own = uintr_poll_fd(self->dev, 11);
+	t.vfd_other = uintr_poll_fd(self->dev, 12);
+	ASSERT_LE(0, t.vfd_own);
+	ASSERT_LE(0, t.vfd_other);
+	o.fd = t.vfd_other;
+	ASSERT_EQ(0, pthread_create(&pt, NULL, poll_other, &o));
+	ASSERT_EQ(0, pthread_create(&st, NULL, post_other_then_own, &t));
+	EXPECT_EQ(1, read_count(t.vfd_own));
+	ASSERT_EQ(0, pthread_join(st, NULL));
+	ASSERT_EQ(0, pthread_join(pt, NULL));
+	EXPECT_EQ(0, t.err);
+	EXPECT_EQ(1, o.ret);
+	EXPECT_TRUE(o.revents & POLLIN);
+	EXPECT_EQ(1, read_count(t.vfd_other));
+	TH_LOG("%ld irq_work interrupts until the poller returned", t.iwi);
+	close(t.vfd_own);
+	close(t.vfd_other);
 }
 
 /* A receiver thread that hands out fds, then sleeps on a pipe. */

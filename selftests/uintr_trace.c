@@ -217,4 +217,51 @@ TEST(each_event_shows_where_a_post_went)
 	free(trace);
 }
 
+/* A timer's post interrupts a waking receiver's read(): uintr_wake says so. */
+TEST(a_wake_shows_the_return_value_it_changed)
+{
+	struct uintr_handler_args h = {
+		.handler = (uintptr_t)uintr_count_handler,
+		.flags = UINTR_HANDLER_WAKE,
+	};
+	struct uintr_timer_args t = { .initial_ns = 20 * 1000 * 1000 };
+	const char *dir;
+	char *trace, c;
+	int dev, fds[2], timer;
+
+	if (!uintr_kernel_supported())
+		SKIP(return, "no user interrupts in this kernel or CPU");
+	dir = tracing_dir();
+	if (!dir)
+		SKIP(return, "no tracefs with uintr events");
+	ASSERT_EQ(0, write_file(dir, "events/uintr/enable", "1"));
+	ASSERT_EQ(0, write_file(dir, "tracing_on", "1"));
+	ASSERT_EQ(0, write_file(dir, "trace", ""));
+	dev = uintr_open();
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, ioctl(dev, UINTR_REGISTER_HANDLER, &h));
+	ASSERT_EQ(0, pipe(fds));
+	t.vector_fd = uintr_vector_fd(dev, 4);
+	ASSERT_LE(0, t.vector_fd);
+	timer = ioctl(dev, UINTR_CREATE_TIMER, &t);
+	ASSERT_LE(0, timer);
+	_stui();
+	EXPECT_EQ(-1, read(fds[0], &c, 1));
+	EXPECT_EQ(EINTR, errno);
+	uintr_receiver_stop(dev);
+	write_file(dir, "events/uintr/enable", "0");
+	trace = read_trace(dir);
+	ASSERT_NE(NULL, trace);
+	/* A pipe read interrupted: ERESTARTSYS (512) becomes EINTR. */
+	EXPECT_NE(NULL, strstr(trace, "uintr_wake: upid=")) {
+		TH_LOG("%s", trace);
+	}
+	EXPECT_NE(NULL, strstr(trace, "ret=-512 now=-4"));
+	free(trace);
+	close(timer);
+	close(t.vector_fd);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 TEST_HARNESS_MAIN
