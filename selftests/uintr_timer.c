@@ -311,4 +311,99 @@ TEST_F(timer, exec_drops_the_handle)
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 }
 
+/*
+ * Teardown in every order, many times, with timers firing on both CPUs:
+ * the handle closed first, the receiver gone first (its thread exits with
+ * the timer running), a forked child holding the last copy, an exec'd
+ * child dropping its copy.  Afterwards no timer and no receiver is left.
+ */
+struct churn {
+	int order;
+	int err;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	int dev = uintr_open(), vfd, t, status;
+	struct uintr_handler_args h = { .handler = (uintptr_t)uintr_count_handler };
+	pid_t child;
+
+	if (dev < 0 || ioctl(dev, UINTR_REGISTER_HANDLER, &h)) {
+		c->err = errno;
+		return NULL;
+	}
+	_stui();
+	vfd = uintr_vector_fd(dev, VEC);
+	t = make_timer(dev, vfd, 0, 500000, 500000);
+	if (vfd < 0 || t < 0) {
+		c->err = errno;
+		return NULL;
+	}
+	spin_ns(1000000);
+	switch (c->order) {
+	case 0:		/* the handle first, then the receiver */
+		close(t);
+		break;
+	case 1:		/* the receiver first: the thread ends, the timer runs */
+		break;
+	case 2:		/* a child holds the last copy for a while */
+		child = fork();
+		if (child == 0) {
+			usleep(2000);
+			_exit(0);
+		}
+		close(t);
+		if (child < 0 || waitpid(child, &status, 0) != child)
+			c->err = ECHILD;
+		break;
+	case 3:		/* a child's exec drops its copy */
+		child = fork();
+		if (child == 0) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		close(t);
+		if (child < 0 || waitpid(child, &status, 0) != child)
+			c->err = ECHILD;
+		break;
+	}
+	_clui();
+	close(vfd);
+	close(dev);
+	/* Order 1 leaves the handle open: the caller closes it after exit. */
+	return c->order == 1 ? (void *)(intptr_t)(t + 1) : NULL;
+}
+
+TEST(teardown_in_every_order_under_load)
+{
+	long timers0 = uintr_stat("timers"), receivers0 = uintr_stat("receivers");
+	int64_t t0 = now_ns();
+
+	if (!uintr_kernel_supported())
+		SKIP(return, "no user interrupts in this kernel or CPU");
+	for (int i = 0; i < 16; i++) {
+		struct churn c[2] = { { .order = i % 4 }, { .order = (i + 1) % 4 } };
+		pthread_t th[2];
+		void *left;
+
+		for (int k = 0; k < 2; k++)
+			ASSERT_EQ(0, pthread_create(&th[k], NULL, churn_thread, &c[k]));
+		for (int k = 0; k < 2; k++) {
+			ASSERT_EQ(0, pthread_join(th[k], &left));
+			ASSERT_EQ(0, c[k].err);
+			if (left)
+				close((int)(intptr_t)left - 1);
+		}
+	}
+	TH_LOG("16 rounds of two receivers in %lld ms", (long long)(now_ns() - t0) / 1000000);
+	if (timers0 < 0)
+		return;
+	/* The last receivers end in their threads' last steps. */
+	for (int i = 0; i < 100 && uintr_stat("receivers") != receivers0; i++)
+		usleep(10000);
+	EXPECT_EQ(timers0, uintr_stat("timers"));
+	EXPECT_EQ(receivers0, uintr_stat("receivers"));
+}
+
 TEST_HARNESS_MAIN
