@@ -73,11 +73,16 @@ static inline int uintr_register(int dev, void *handler)
 }
 
 /*
- * Make the calling thread a receiver with uintr_count_handler and UIF set,
- * counters cleared.  Returns the /dev/uintr fd, or -1.
+ * Make the calling thread a receiver with uintr_count_handler, the
+ * UINTR_HANDLER_* @flags and UIF set, counters cleared.  Returns the
+ * /dev/uintr fd, or -1.
  */
-static inline int uintr_receiver_start(void)
+static inline int uintr_receiver_start_flags(uint32_t flags)
 {
+	struct uintr_handler_args args = {
+		.handler = (uintptr_t)uintr_count_handler,
+		.flags = flags,
+	};
 	int dev;
 
 	memset((void *)uintr_received, 0, sizeof(uintr_received));
@@ -85,12 +90,17 @@ static inline int uintr_receiver_start(void)
 	dev = uintr_open();
 	if (dev < 0)
 		return -1;
-	if (uintr_register(dev, uintr_count_handler)) {
+	if (ioctl(dev, UINTR_REGISTER_HANDLER, &args)) {
 		close(dev);
 		return -1;
 	}
 	_stui();
 	return dev;
+}
+
+static inline int uintr_receiver_start(void)
+{
+	return uintr_receiver_start_flags(0);
 }
 
 static inline void uintr_receiver_stop(int dev)

@@ -50,6 +50,15 @@ static int write_file(const char *dir, const char *name, const char *s)
 }
 
 /* The trace so far, NUL-terminated, in a buffer the caller frees. */
+/* Turn the uintr events on, with an empty buffer; 0 or -1. */
+static int trace_start(const char *dir)
+{
+	if (write_file(dir, "events/uintr/enable", "1") ||
+	    write_file(dir, "tracing_on", "1"))
+		return -1;
+	return write_file(dir, "trace", "");
+}
+
 static char *read_trace(const char *dir)
 {
 	size_t size = 1 << 20, len = 0;
@@ -173,9 +182,7 @@ TEST(each_event_shows_where_a_post_went)
 	dir = tracing_dir();
 	if (!dir)
 		SKIP(return, "no tracefs with uintr events");
-	ASSERT_EQ(0, write_file(dir, "events/uintr/enable", "1"));
-	ASSERT_EQ(0, write_file(dir, "tracing_on", "1"));
-	ASSERT_EQ(0, write_file(dir, "trace", ""));
+	ASSERT_EQ(0, trace_start(dir));
 
 	dev = uintr_receiver_start();
 	ASSERT_LE(0, dev);
@@ -220,10 +227,6 @@ TEST(each_event_shows_where_a_post_went)
 /* A timer's post interrupts a waking receiver's read(): uintr_wake says so. */
 TEST(a_wake_shows_the_return_value_it_changed)
 {
-	struct uintr_handler_args h = {
-		.handler = (uintptr_t)uintr_count_handler,
-		.flags = UINTR_HANDLER_WAKE,
-	};
 	struct uintr_timer_args t = { .initial_ns = 20 * 1000 * 1000 };
 	const char *dir;
 	char *trace, c;
@@ -234,18 +237,14 @@ TEST(a_wake_shows_the_return_value_it_changed)
 	dir = tracing_dir();
 	if (!dir)
 		SKIP(return, "no tracefs with uintr events");
-	ASSERT_EQ(0, write_file(dir, "events/uintr/enable", "1"));
-	ASSERT_EQ(0, write_file(dir, "tracing_on", "1"));
-	ASSERT_EQ(0, write_file(dir, "trace", ""));
-	dev = uintr_open();
+	ASSERT_EQ(0, trace_start(dir));
+	dev = uintr_receiver_start_flags(UINTR_HANDLER_WAKE);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, ioctl(dev, UINTR_REGISTER_HANDLER, &h));
 	ASSERT_EQ(0, pipe(fds));
 	t.vector_fd = uintr_vector_fd(dev, 4);
 	ASSERT_LE(0, t.vector_fd);
 	timer = ioctl(dev, UINTR_CREATE_TIMER, &t);
 	ASSERT_LE(0, timer);
-	_stui();
 	EXPECT_EQ(-1, read(fds[0], &c, 1));
 	EXPECT_EQ(EINTR, errno);
 	uintr_receiver_stop(dev);

@@ -24,28 +24,6 @@ static long ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* Make the calling thread a receiver with @flags and UIF set. */
-static int receiver_start(uint32_t flags)
-{
-	struct uintr_handler_args args = {
-		.handler = (uintptr_t)uintr_count_handler,
-		.flags = flags,
-	};
-	int dev;
-
-	memset((void *)uintr_received, 0, sizeof(uintr_received));
-	uintr_total = 0;
-	dev = uintr_open();
-	if (dev < 0)
-		return -1;
-	if (ioctl(dev, UINTR_REGISTER_HANDLER, &args)) {
-		close(dev);
-		return -1;
-	}
-	_stui();
-	return dev;
-}
-
 /*
  * The sender: posts vector fd @vfd's vector @posts times, each time once
  * thread @tid sleeps and after the previous post was handled; then, if
@@ -137,7 +115,7 @@ FIXTURE_SETUP(wake)
 	self->started = false;
 	if (!uintr_kernel_supported())
 		SKIP(return, "no user interrupts in this kernel or CPU");
-	self->dev = receiver_start(variant->flags);
+	self->dev = uintr_receiver_start_flags(variant->flags);
 	ASSERT_LE(0, self->dev);
 	self->vfd = uintr_vector_fd(self->dev, 7);
 	ASSERT_LE(0, self->vfd);
