@@ -192,16 +192,15 @@ pub(crate) struct Receiver {
     wake_armed: AtomicFlag,
     /// Set while a kick is on its way, which holds a reference.
     kick_busy: AtomicFlag,
-    /// Set once a kick was made in the thread's current stay in the
-    /// kernel: one is enough, and a call that runs the kick's task work
-    /// itself and sleeps on (`io_uring_enter()`, the cgroup freezer)
-    /// must not be kicked again and again.
-    kicked: AtomicFlag,
-    /// The thread's returns to user space, and that count when the last
-    /// kick was made: a kick that comes late, after the return it was
-    /// meant for, rewrites nothing.
+    /// The thread's returns to user space: its stays in the kernel are
+    /// numbered by the count at their start.
     returns: AtomicU64,
-    kick_return: AtomicU64,
+    /// The stay the last kick was made for, plus one (0: none).  One kick
+    /// per stay is enough, and a call that runs the kick's task work
+    /// itself and sleeps on (`io_uring_enter()`) must not be kicked again
+    /// and again; a kick that comes late, for a stay that is over,
+    /// rewrites nothing.
+    kicked_stay: AtomicU64,
 }
 
 impl Receiver {
@@ -233,9 +232,8 @@ impl Receiver {
                 saved: AtomicU32::new(0),
                 wake_armed: AtomicFlag::new(false),
                 kick_busy: AtomicFlag::new(false),
-                kicked: AtomicFlag::new(false),
                 returns: AtomicU64::new(0),
-                kick_return: AtomicU64::new(0),
+                kicked_stay: AtomicU64::new(0),
             },
             GFP_KERNEL_ACCOUNT,
         )?;
@@ -504,36 +502,50 @@ impl Receiver {
         self.wake_armed.load(Acquire)
     }
 
-    /// Claims the kick of the thread's current stay in the kernel; false
-    /// if it was made already or the last one is still on its way.
-    pub(crate) fn claim_kick(&self) -> bool {
-        if self.kicked.load(Acquire) || self.kick_busy.xchg(true, Full) {
+    /// The number of the thread's current stay in the kernel, for
+    /// [`Self::claim_kick`]: read before anything the kick decides on.
+    pub(crate) fn stay(&self) -> u64 {
+        self.returns.load(Ordering::SeqCst)
+    }
+
+    /// Claims the kick of the stay `stay`; false if it was made already or
+    /// the last kick is still on its way.  If the thread has left that
+    /// stay meanwhile, the kick is late and rewrites nothing
+    /// ([`Self::kick_is_current`]), and the next stay can still be kicked.
+    pub(crate) fn claim_kick(&self, stay: u64) -> bool {
+        let prev = self.kicked_stay.load(Ordering::SeqCst);
+        if prev == stay + 1 || self.kick_busy.xchg(true, Full) {
             return false;
         }
-        self.kicked.store(true, Release);
-        self.kick_return
-            .store(self.returns.load(Ordering::SeqCst), Ordering::SeqCst);
+        if self
+            .kicked_stay
+            .compare_exchange(prev, stay + 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            self.kick_busy.store(false, Release);
+            return false;
+        }
         true
     }
 
     /// Whether the kick being run was made for the thread's current stay
     /// in the kernel.
     pub(crate) fn kick_is_current(&self) -> bool {
-        self.kick_return.load(Ordering::SeqCst) == self.returns.load(Ordering::SeqCst)
+        self.kicked_stay.load(Ordering::SeqCst) == self.returns.load(Ordering::SeqCst) + 1
     }
 
-    /// The kick is over; another may be made once the thread has been to
-    /// user space.
+    /// The kick is over.
     pub(crate) fn end_kick(&self) {
         self.kick_busy.store(false, Release);
     }
 
-    /// The thread returns to user space: wake marks are over, and the next
-    /// stay in the kernel may be kicked again.  Only the thread itself.
+    /// The thread returns to user space: wake marks and what its last
+    /// XSAVES saw are over, and a new stay in the kernel begins with the
+    /// next entry.  Only the thread itself.
     pub(crate) fn returning_to_user(&self) {
         self.set_wake_armed(false);
+        self.saved.store(0, Ordering::Relaxed);
         self.returns.fetch_add(1, Ordering::SeqCst);
-        self.kicked.store(false, Release);
     }
 
     /// One counting fd of `vector` is gone.  When it was the last, posts to

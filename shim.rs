@@ -63,6 +63,7 @@ extern "C" {
     fn uintr_poll_claim(queue: *mut c_void, owner: *mut c_void, upid: *const u64) -> bool;
     fn uintr_poll_release(queue: *mut c_void) -> bool;
     fn uintr_wake_kick(queue: *mut c_void);
+    fn uintr_wake_supported() -> bool;
     fn uintr_task_sleeps_interruptibly(task: *mut c_void) -> bool;
     fn uintr_poll_locked(
         queue: *mut c_void,
@@ -295,6 +296,13 @@ pub(crate) fn wait_deadline(timeout_ns: i64) -> i64 {
 pub(crate) fn syscall_restarting() -> bool {
     // SAFETY: Reads the current task's saved registers.
     unsafe { uintr_syscall_restarting() }
+}
+
+/// Whether this kernel lets module exit wait for the tail of a kick's task
+/// work (see `uintr_wake_supported()`).
+pub(crate) fn wake_supported() -> bool {
+    // SAFETY: Reads the configuration.
+    unsafe { uintr_wake_supported() }
 }
 
 /// Whether `task`, which is leaving its CPU, sleeps interruptibly.

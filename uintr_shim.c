@@ -235,10 +235,11 @@ static void uintr_poll_wake_fn(struct irq_work *work)
  * the return value the handler's running calls for, then drop what the
  * kick held.  The module reference is dropped last; module exit waits for
  * an RCU-tasks grace period, which this function's tail cannot span.  A
- * call that runs task works itself (io_uring_enter(), the cgroup freezer)
- * runs this before it returns, with no return value yet: nothing is
- * rewritten, and no second kick comes before the thread's return to user
- * space.
+ * call that runs task works itself while it waits (io_uring_enter()) runs
+ * this before it returns, with no return value yet: nothing is rewritten,
+ * and no second kick comes before the thread's return to user space.
+ * The cgroup freezer's trap runs it in get_signal() after the call
+ * returned, as the signal code does: the value is rewritten there.
  */
 static void uintr_wake_twork_fn(struct callback_head *cb)
 {
@@ -253,12 +254,17 @@ static void uintr_wake_twork_fn(struct callback_head *cb)
 			syscall_set_return_value(current, regs, now, 0);
 	}
 	uintr_rust_wake_done(p->owner);
-	/*
-	 * Without RCU-tasks, a preemptible kernel has no grace period that
-	 * waits for a task preempted in this tail: the module stays loaded.
-	 */
-	if (IS_ENABLED(CONFIG_TASKS_RCU) || !IS_ENABLED(CONFIG_PREEMPTION))
-		module_put(THIS_MODULE);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Whether module exit can wait for a task preempted in the task work's
+ * tail: RCU-tasks can, and without preemption an RCU grace period does.
+ * UINTR_HANDLER_WAKE is refused where neither holds.
+ */
+bool uintr_wake_supported(void)
+{
+	return IS_ENABLED(CONFIG_TASKS_RCU) || !IS_ENABLED(CONFIG_PREEMPTION);
 }
 
 /*

@@ -46,6 +46,7 @@ void uintr_poll_free(struct uintr_poll *p);
 bool uintr_poll_claim(struct uintr_poll *p, void *owner, const u64 *upid);
 bool uintr_poll_release(struct uintr_poll *p);
 void uintr_wake_kick(struct uintr_poll *p);
+bool uintr_wake_supported(void);
 bool uintr_fpregs_lock_live(void);
 void uintr_fpregs_unlock(void);
 bool uintr_task_sleeps_interruptibly(struct task_struct *t);

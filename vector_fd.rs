@@ -187,9 +187,7 @@ pub(crate) unsafe extern "C" fn uintr_rust_vector_take(
 }
 
 /// Whether a `read()` that is about to block is made by the receiver's
-/// own thread, which the kernel vector then wakes directly.  Not for a
-/// receiver with `UINTR_HANDLER_WAKE`, whose sleep a post for the handler
-/// ends through a kick instead.
+/// own thread, which the kernel vector then wakes directly.
 ///
 /// # Safety
 ///
@@ -198,8 +196,7 @@ pub(crate) unsafe extern "C" fn uintr_rust_vector_take(
 pub(crate) unsafe extern "C" fn uintr_rust_vector_own(vector: *mut c_void) -> bool {
     // SAFETY: Guaranteed by the caller.
     let v = unsafe { vfd(vector) };
-    v.receiver.wake_mode().is_none()
-        && task::with_current_receiver(|r| core::ptr::eq(r, &*v.receiver)).unwrap_or(false)
+    task::with_current_receiver(|r| core::ptr::eq(r, &*v.receiver)).unwrap_or(false)
 }
 
 /// Gives back a count `read()` could not copy out.

@@ -52,10 +52,12 @@ use kernel::{
 pub(crate) unsafe fn kick_if_due(owner: *const c_void) {
     // SAFETY: Per the caller.
     let receiver = unsafe { &*owner.cast::<Receiver>() };
+    // First: the marks below belong to this stay or a later one.
+    let stay = receiver.stay();
     if !receiver.is_wake_armed() || receiver.is_dead() || !receiver.handler_pending() {
         return;
     }
-    if !receiver.claim_kick() {
+    if !receiver.claim_kick(stay) {
         return;
     }
     // SAFETY: `owner` came from `Arc::as_ptr` and the receiver is live for
@@ -85,8 +87,11 @@ pub(crate) unsafe extern "C" fn uintr_rust_wake_return(owner: *mut c_void, ret: 
         return ret;
     };
     // A late kick, for a stay in the kernel that is over, or one whose
-    // post another path took: the signal code restarts the call.
-    if receiver.is_dead()
+    // post another path took: the signal code restarts the call.  So do
+    // the task work's runs outside a return from an interrupted call
+    // (io_uring's own, an exiting thread's): no restart code there.
+    if !wake::interrupted(ret as i64)
+        || receiver.is_dead()
         || !receiver.kick_is_current()
         || !receiver.saved_uif()
         || !receiver.handler_pending()

@@ -15,6 +15,8 @@
 pub(crate) const EINTR: i64 = 4;
 /// `ERESTARTSYS`: restarted after a handler with `SA_RESTART`, else `EINTR`.
 pub(crate) const ERESTARTSYS: i64 = 512;
+/// `ERESTARTNOINTR`: always restarted.
+pub(crate) const ERESTARTNOINTR: i64 = 513;
 /// `ERESTARTNOHAND`: restarted only if no handler runs.
 pub(crate) const ERESTARTNOHAND: i64 = 514;
 /// `ERESTART_RESTARTBLOCK`: continued through the restart block only if no handler runs.
@@ -42,6 +44,16 @@ pub(crate) const fn interrupted_return(mode: Mode, ret: i64) -> i64 {
         },
         _ => ret,
     }
+}
+
+/// Returns whether `ret`, a system call's return value, says that a signal's wake-up ended it:
+/// a restart code or `EINTR`.
+pub(crate) const fn interrupted(ret: i64) -> bool {
+    ret == -EINTR
+        || ret == -ERESTARTSYS
+        || ret == -ERESTARTNOINTR
+        || ret == -ERESTARTNOHAND
+        || ret == -ERESTART_RESTARTBLOCK
 }
 
 /// Returns whether a thread leaving its CPU should be woken by a post: it sleeps interruptibly

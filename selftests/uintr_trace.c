@@ -49,7 +49,6 @@ static int write_file(const char *dir, const char *name, const char *s)
 	return ret;
 }
 
-/* The trace so far, NUL-terminated, in a buffer the caller frees. */
 /* Turn the uintr events on, with an empty buffer; 0 or -1. */
 static int trace_start(const char *dir)
 {
@@ -59,6 +58,7 @@ static int trace_start(const char *dir)
 	return write_file(dir, "trace", "");
 }
 
+/* The trace so far, NUL-terminated, in a buffer the caller frees. */
 static char *read_trace(const char *dir)
 {
 	size_t size = 1 << 20, len = 0;

@@ -261,6 +261,107 @@ TEST_F(wake, epoll_wait)
 	close(fds[1]);
 }
 
+/* The receiver's own counting fd: a post to its vector ends the read. */
+static int counting_fd(int dev, unsigned int vector)
+{
+	struct uintr_vector_args v = { .vector = vector, .flags = UINTR_VECTOR_FD_POLL };
+
+	return ioctl(dev, UINTR_CREATE_VECTOR_FD, &v);
+}
+
+TEST_F(wake, read_of_its_own_counting_fd)
+{
+	uint64_t count = 0;
+	int cfd = counting_fd(self->dev, 8);
+
+	ASSERT_LE(0, cfd);
+	/* The post is counted, not handled: do not wait for a handler. */
+	self->poster.vfd = cfd;
+	self->poster.handled_each = false;
+	start_poster(_metadata, self);
+	EXPECT_EQ((ssize_t)sizeof(count), read(cfd, &count, sizeof(count)));
+	EXPECT_EQ(1U, count);
+	EXPECT_EQ(0U, uintr_total);
+	join_poster(_metadata, self);
+	close(cfd);
+}
+
+/* A post for the handler ends a read of its own counting fd like any call. */
+struct two_vectors {
+	int dev, handler_vfd, counted_vfd;
+	pid_t tid;
+	bool wake;
+	int err;
+};
+
+static void *post_handler_then_counted(void *arg)
+{
+	struct two_vectors *t = arg;
+	int h = uintr_register_sender(t->dev, t->handler_vfd);
+	int c = uintr_register_sender(t->dev, t->counted_vfd);
+
+	if (h < 0 || c < 0) {
+		t->err = errno;
+		return NULL;
+	}
+	if (!uintr_await_sleeping(t->tid))
+		t->err = ETIMEDOUT;
+	_senduipi(h);
+	if (t->wake) {
+		/* Interrupted: the handler runs before anything else. */
+		uintr_spin_until(&uintr_total, 1);
+		if (uintr_total != 1)
+			t->err = EPROTO;
+	}
+	/* Sleeping again (restarted, or never woken): the count ends it. */
+	if (!uintr_await_sleeping(t->tid))
+		t->err = ETIMEDOUT;
+	_senduipi(c);
+	return NULL;
+}
+
+TEST_F(wake, a_post_for_the_handler_in_a_read_of_its_own_counting_fd)
+{
+	struct two_vectors t = {
+		.dev = self->dev, .handler_vfd = self->vfd, .tid = gettid(),
+		.wake = variant->flags & UINTR_HANDLER_WAKE,
+	};
+	uint64_t count = 0;
+	pthread_t th;
+	ssize_t n;
+
+	t.counted_vfd = counting_fd(self->dev, 8);
+	ASSERT_LE(0, t.counted_vfd);
+	ASSERT_EQ(0, pthread_create(&th, NULL, post_handler_then_counted, &t));
+	n = read(t.counted_vfd, &count, sizeof(count));
+	if ((variant->flags & UINTR_HANDLER_WAKE) &&
+	    !(variant->flags & UINTR_HANDLER_RESTART)) {
+		EXPECT_EQ(-1, n);
+		EXPECT_EQ(EINTR, errno);
+		EXPECT_EQ(1U, uintr_received[7]);
+		n = read(t.counted_vfd, &count, sizeof(count));
+	}
+	EXPECT_EQ((ssize_t)sizeof(count), n);
+	EXPECT_EQ(1U, count);
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(0, t.err);
+	/* Without the flag the handler ran when the read returned. */
+	EXPECT_EQ(1U, uintr_received[7]);
+	close(t.counted_vfd);
+}
+
+/* UINTR_WAIT returns for a post as always: a wake-up is not an EINTR. */
+TEST_F(wake, uintr_wait_returns_for_a_post)
+{
+	struct uintr_wait_args w = { 0 };
+
+	self->poster.handled_each = false;
+	start_poster(_metadata, self);
+	EXPECT_EQ(0, ioctl(self->dev, UINTR_WAIT, &w));
+	EXPECT_EQ(1U, uintr_received[7]);
+	join_poster(_metadata, self);
+}
+
 /* With UIF clear the post waits, as a blocked signal does. */
 TEST_F(wake, not_while_user_interrupts_are_blocked)
 {

@@ -68,6 +68,9 @@ fn handler_of(args: &HandlerArgs) -> Result<Handler> {
 pub(crate) fn register(args: HandlerArgs) -> Result<isize> {
     let handler = handler_of(&args)?;
     let wake = wake_of(args.flags)?;
+    if wake.is_some() && !shim::wake_supported() {
+        return Err(super::eopnotsupp());
+    }
     if task::current_receiver().is_some() {
         return Err(EBUSY);
     }

@@ -127,6 +127,13 @@ fn an_interrupted_call_returns_what_a_signal_handler_leaves() {
         (0, 0, 0),                // the call completed meanwhile
         (4096, 4096, 4096),       // a short write
     ];
+    for (ret, _, _) in table {
+        assert_eq!(
+            wake::interrupted(ret),
+            matches!(ret, -512 | -513 | -514 | -516 | -4)
+        );
+    }
+    assert!(!wake::interrupted(-38)); // ENOSYS: a task work run inside a call
     for (ret, eintr, restart) in table {
         for (mode, want) in [(wake::Mode::Eintr, eintr), (wake::Mode::Restart, restart)] {
             let want = if want == RESTART { ret } else { want };
