@@ -230,6 +230,17 @@ pub(crate) fn disarm_this_cpu(cpu: &mut CpuLocked<'_>) {
     execute(with_cpu_misc(cpu, CpuMisc::disarm).flatten());
 }
 
+/// Makes the calling thread's next return to user space run
+/// [`exit_to_user`], which the kernel skips while nothing saved or
+/// restored its registers since the last one.  Every ioctl calls it, so
+/// that what the hook acts on (UINV disarmed by a WRMSR, a stopped wait's
+/// restart) may change anywhere in one.
+pub(crate) fn need_exit_hook() {
+    // SAFETY: Clears this CPU's mark, for the calling thread in process
+    // context.
+    unsafe { bindings::uintr_need_exit_hook() };
+}
+
 /// The calling thread exits or execs: nothing of it may stay armed, and its
 /// state goes.
 fn task_gone() {

@@ -542,6 +542,11 @@ impl Receiver {
     /// The thread returns to user space: wake marks and what its last
     /// XSAVES saw are over, and a new stay in the kernel begins with the
     /// next entry.  Only the thread itself.
+    ///
+    /// The kernel skips the hook that calls this on returns after which
+    /// nothing saved or restored the registers: such a stay keeps the
+    /// number of the last, which is harmless, since it never left its CPU
+    /// and so was neither parked nor kicked.
     pub(crate) fn returning_to_user(&self) {
         self.set_wake_armed(false);
         self.saved.store(0, Ordering::Relaxed);

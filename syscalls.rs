@@ -85,6 +85,8 @@ impl MiscDevice for UintrDevice {
         if !hw_available() {
             return Err(eopnotsupp());
         }
+        // Whatever the command changes, the way back to user space looks.
+        crate::fpu_hooks::need_exit_hook();
         // Before anything can fail: a stopped wait's restart is this call
         // or no call.
         let restart = crate::task::current_receiver().and_then(|r| r.take_restart(arg));

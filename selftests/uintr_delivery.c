@@ -169,6 +169,17 @@ TEST_F(recv, wait_returns_at_once_when_already_pending)
 	_stui();
 	uintr_spin_until(&uintr_total, 1);
 	EXPECT_EQ(1U, uintr_received[12]);
+	/*
+	 * The wait disarmed UINV without leaving the CPU; the way out armed
+	 * it again, and system calls that follow keep it armed: the post is
+	 * delivered at once, not at the next context switch.
+	 */
+	_senduipi(idx);
+	for (int i = 0; i < 3; i++)
+		syscall(SYS_getppid);
+	for (int i = 0; i < 20000 && uintr_total < 2; i++)
+		__builtin_ia32_pause();
+	EXPECT_EQ(2U, uintr_received[12]);
 }
 
 static void on_usr1(int sig)
@@ -569,7 +580,7 @@ static void *stress_receiver(void *arg)
 	_stui();
 	__atomic_add_fetch(&st->ready, 1, __ATOMIC_SEQ_CST);
 	while (!st->stop) {
-		switch (round++ % 3) {
+		switch (round++ % 4) {
 		case 0:
 			for (int i = 0; i < 2000; i++)
 				__builtin_ia32_pause();
@@ -580,6 +591,10 @@ static void *stress_receiver(void *arg)
 		case 2:
 			if (ioctl(st->dev, UINTR_WAIT, &w) && errno != ETIMEDOUT)
 				st->err = errno;
+			break;
+		case 3:		/* posts arrive in the kernel, UINV armed */
+			for (int i = 0; i < 50; i++)
+				syscall(SYS_getppid);
 			break;
 		}
 	}

@@ -64,6 +64,9 @@ pub(crate) struct KernelBugs {
     /// The save and restore hooks are filtered on the `TIF_UINTR` of the task whose fpstate is
     /// written or read instead of current's (they differ in `fpu_clone()`).
     pub(crate) hooks_by_fpstate_task: bool,
+    /// XSAVES of component 14 leaves the per-CPU `uintr_exit_done` mark in place, so that a
+    /// return after `fpu_sync_fpstate()` (registers saved but still live) skips `exit_to_user`.
+    pub(crate) exit_done_kept_by_xsaves: bool,
 }
 
 /// A post that runs on another CPU inside a window of a step: between the module's UPID update
@@ -315,6 +318,9 @@ pub(crate) struct World {
     owner: Vec<Option<usize>>,
     /// The current task per CPU.
     current: Vec<usize>,
+    /// `uintr_exit_done` per CPU: the task whose return to user space skips `exit_to_user`
+    /// there, as long as its registers are live.
+    exit_done: Vec<Option<usize>>,
     /// Posted and not yet delivered user vectors of live receivers (bit = vector).
     pending: u64,
     /// A violation found where no `Result` can carry it (inside XSAVES), reported by the next
@@ -369,6 +375,7 @@ impl World {
             tasks: Vec::new(),
             owner: vec![None; cpus],
             current: (0..cpus).collect(),
+            exit_done: vec![None; cpus],
             pending: 0,
             broken: None,
             user_tasks: 0,
@@ -451,7 +458,7 @@ impl World {
         image::install_sender(&mut img, addr, UITT_ENTRIES).expect("valid UITT");
         self.tasks[t].image = Some(img);
         self.tasks[t].sender = Some(Sender { uitt });
-        self.tasks[t].tif_uintr = true;
+        self.set_tif_uintr(t, true);
     }
 
     /// Whether `fpregs_state_valid(fpu, cpu)`: the registers on `cpu` are `t`'s.
@@ -475,6 +482,9 @@ impl World {
         if !self.hooks_wanted(cpu, into) {
             trace!(self, "    (save hook skipped: no UINTR state here)");
             return;
+        }
+        if !self.bugs.exit_done_kept_by_xsaves {
+            self.exit_done[cpu] = None;
         }
         let receiver = self.tasks[owner].receiver;
         let taken =
@@ -536,6 +546,7 @@ impl World {
     fn xrstors(&mut self, cpu: usize, from: usize) -> Result<(), Violation> {
         let img = self.tasks[from].image;
         if self.hooks_wanted(cpu, from) {
+            self.exit_done[cpu] = None;
             self.module
                 .before_xrstors(&mut self.hw, cpu, img.as_ref())?;
         } else {
@@ -626,7 +637,7 @@ impl World {
             upid_addr: addr,
             slot,
         });
-        self.tasks[t].tif_uintr = true;
+        self.set_tif_uintr(t, true);
         self.pending &= !slot_mask(slot);
         true
     }
@@ -644,8 +655,17 @@ impl World {
             );
             self.pending &= !slot_mask(r.slot);
         }
-        self.tasks[t].tif_uintr = self.tasks[t].sender.is_some();
+        self.set_tif_uintr(t, self.tasks[t].sender.is_some());
         Ok(())
+    }
+
+    /// Sets or clears `TIF_UINTR` of task `t` (`uintr_task_attach()`, `uintr_task_detach()`),
+    /// which clears the `uintr_exit_done` mark of the CPU it runs on.
+    fn set_tif_uintr(&mut self, t: usize, on: bool) {
+        self.tasks[t].tif_uintr = on;
+        if let Some(cpu) = self.tasks[t].on_cpu {
+            self.exit_done[cpu] = None;
+        }
     }
 
     /// Returns the current task of `cpu` if it is a live user task.
@@ -699,7 +719,14 @@ impl World {
                 );
             }
         }
-        if let (true, Some(r)) = (self.tasks[t].tif_uintr, self.tasks[t].receiver) {
+        // The common return: nothing saved or restored the registers since the last one.
+        let skip = self.tasks[t].tif_uintr
+            && !self.tasks[t].need_fpu_load
+            && self.exit_done[cpu] == Some(t);
+        if skip {
+            trace!(self, "    exit_to_user skipped: uintr_exit_done names it");
+        }
+        if let (false, true, Some(r)) = (skip, self.tasks[t].tif_uintr, self.tasks[t].receiver) {
             let need = self.tasks[t].need_fpu_load;
             let live = if self.bugs.image_when_need_load {
                 !need
@@ -767,6 +794,9 @@ impl World {
         }
         if self.tasks[t].need_fpu_load {
             self.restore_userregs(cpu, t)?;
+        }
+        if self.tasks[t].tif_uintr {
+            self.exit_done[cpu] = Some(t);
         }
         self.tasks[t].user = true;
         self.check_user(cpu)
@@ -917,7 +947,7 @@ impl World {
                     if self.tasks[t].tif_uintr {
                         self.release_receiver(cpu, t)?;
                         self.tasks[t].sender = None;
-                        self.tasks[t].tif_uintr = false;
+                        self.set_tif_uintr(t, false);
                     }
                     // fpu_flush_thread(): the image is reset, the registers invalidated.
                     self.tasks[t].image = None;
@@ -936,7 +966,7 @@ impl World {
                     if self.tasks[t].tif_uintr {
                         self.release_receiver(cpu, t)?;
                         self.tasks[t].sender = None;
-                        self.tasks[t].tif_uintr = false;
+                        self.set_tif_uintr(t, false);
                     }
                     // The final schedule.
                     self.switch_to(cpu, cpu);
@@ -981,7 +1011,7 @@ impl World {
                             image::remove_sender(img);
                         }
                         self.tasks[t].sender = None;
-                        self.tasks[t].tif_uintr = false;
+                        self.set_tif_uintr(t, false);
                     }
                 }
             }

@@ -59,6 +59,22 @@ fn hooks_filtered_by_fpstate_task_are_caught() {
     assert!(cx.violation.contains("with UINV 0x0"), "{}", cx.violation);
 }
 
+/// A per-CPU exit mark that survives an XSAVES of component 14 is caught: `fpu_sync_fpstate()`
+/// saves the registers without invalidating them, XSAVES clears UINV, and the next return would
+/// skip `exit_to_user`, which arms it again.
+#[test]
+fn exit_mark_kept_by_xsaves_is_caught() {
+    let cx = counterexample(
+        "exit mark kept by XSAVES",
+        Scheme::Real,
+        KernelBugs {
+            exit_done_kept_by_xsaves: true,
+            ..KernelBugs::default()
+        },
+    );
+    assert!(cx.violation.contains("with UINV 0x0"), "{}", cx.violation);
+}
+
 /// Keeping UINV in the image like any other register is caught.
 #[test]
 fn naive_scheme_is_caught() {
