@@ -335,6 +335,8 @@ TEST_F(timer, exec_drops_the_handle)
 	EXPECT_EQ(after_exec, uintr_received[VEC]);
 	EXPECT_EQ(0, kill(child, SIGKILL));
 	ASSERT_EQ(child, waitpid(child, &status, 0));
+	/* The child lived on in the exec'd program: its exit closed nothing. */
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
 /*
