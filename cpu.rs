@@ -9,15 +9,12 @@
 
 use crate::hw::xstate::UintrState;
 use core::marker::PhantomData;
-use kernel::bindings;
 
 extern "C" {
     fn uintr_fpregs_lock_live() -> bool;
     fn uintr_fpregs_unlock();
+    fn uintr_xstate_lock() -> *mut UintrState;
 }
-
-const _: () =
-    assert!(core::mem::size_of::<UintrState>() == core::mem::size_of::<bindings::uintr_state>());
 
 /// Proof that, while it lives, no other code on this CPU can reach the
 /// module's per-CPU UINTR record or the current thread's UINTR state: the
@@ -55,14 +52,14 @@ impl CpuLocked<'_> {
 /// `image` points to the current task's component 14 and the kernel's
 /// `uintr_xstate_lock()` is held.
 pub(crate) struct XstateGuard {
-    image: *mut bindings::uintr_state,
+    image: *mut UintrState,
 }
 
 impl XstateGuard {
     /// Locks the calling thread's FPU state.
     pub(crate) fn lock() -> Self {
         // SAFETY: Called from process context in an ioctl of the current task.
-        let image = unsafe { bindings::uintr_xstate_lock() };
+        let image = unsafe { uintr_xstate_lock() };
         // INVARIANT: The lock is held and `image` is current's component.
         Self { image }
     }
@@ -78,16 +75,16 @@ impl XstateGuard {
     /// The component, for reading and writing.
     pub(crate) fn image(&mut self) -> &mut UintrState {
         // SAFETY: By the type invariant the pointer is valid and, with the
-        // lock held, only this guard uses it; the layouts are the same
-        // (asserted above).
-        unsafe { &mut *self.image.cast::<UintrState>() }
+        // lock held, only this guard uses it; the layout is the kernel's
+        // (checked by `uintr_shim.c`).
+        unsafe { &mut *self.image }
     }
 }
 
 impl Drop for XstateGuard {
     fn drop(&mut self) {
         // SAFETY: By the type invariant the lock is held.
-        unsafe { bindings::uintr_xstate_unlock() };
+        unsafe { uintr_fpregs_unlock() };
     }
 }
 

@@ -57,10 +57,15 @@ mod ops;
 
 pub(crate) use ops::Registration;
 
-// The kernel's vectors are those of the contract in `hw`.
-const _: () =
-    assert!(bindings::UINTR_NOTIFICATION_VECTOR == hw::vectors::NOTIFICATION_VECTOR as u32);
-const _: () = assert!(bindings::UINTR_KERNEL_VECTOR == hw::vectors::KERNEL_VECTOR as u32);
+// The kernel's vectors are those of the contract in `hw`: `uintr_shim.c`
+// checks them against the kernel's at build time.
+
+extern "C" {
+    fn uintr_rdmsr(msr: u32) -> u64;
+    fn uintr_wrmsr(msr: u32, val: u64);
+    fn uintr_send_ipi_self(vector: u32);
+    fn uintr_need_exit_hook();
+}
 
 const CPUS: usize = bindings::CONFIG_NR_CPUS as usize;
 
@@ -102,7 +107,7 @@ pub(crate) unsafe extern "C" fn uintr_rust_cpu_online() {
     let mut cpu = unsafe { CpuLocked::new() };
     // SAFETY: The hooks are registered only on CPUs with UINTR, which have
     // this MSR.
-    let raw = unsafe { bindings::uintr_rdmsr(crate::hw::msr::IA32_UINTR_MISC) };
+    let raw = unsafe { uintr_rdmsr(crate::hw::msr::IA32_UINTR_MISC) };
     with_cpu_misc(&mut cpu, |m| *m = CpuMisc::from_msr(raw));
 }
 
@@ -111,7 +116,7 @@ fn execute(write: Option<MsrWrite>) {
         // SAFETY: `logic` only writes IA32_UINTR_MISC and IA32_UINTR_RR with
         // values the MSRs accept (every UIRR value is valid), and the hooks
         // are registered only on CPUs with UINTR.
-        unsafe { bindings::uintr_wrmsr(w.msr, w.value) };
+        unsafe { uintr_wrmsr(w.msr, w.value) };
     }
 }
 
@@ -121,10 +126,10 @@ fn execute(write: Option<MsrWrite>) {
 ///
 /// `image` is NULL or points to component 14 of an XSAVE buffer that
 /// nothing else accesses for `'a`.
-unsafe fn image_mut<'a>(image: *mut bindings::uintr_state) -> Option<&'a mut UintrState> {
-    // SAFETY: Same size (asserted above), both all-`u64` `repr(C)` structs;
-    // validity and exclusivity per the caller.
-    unsafe { image.cast::<UintrState>().as_mut() }
+unsafe fn image_mut<'a>(image: *mut UintrState) -> Option<&'a mut UintrState> {
+    // SAFETY: The layout is the kernel's `struct uintr_state` (checked by
+    // `uintr_shim.c`); validity and exclusivity per the caller.
+    unsafe { image.as_mut() }
 }
 
 /// After an XSAVES that saved component 14 into `image`.
@@ -177,7 +182,7 @@ fn arm_receiver(cpu: &mut CpuLocked<'_>, receiver: &Receiver, image: Option<&mut
         // With UINV armed, the CPU turns this into notification
         // processing: PIR moves to UIRR and is delivered in user space.
         // SAFETY: Sending a fixed system vector to this CPU.
-        unsafe { bindings::uintr_send_ipi_self(NOTIFICATION_VECTOR.into()) };
+        unsafe { uintr_send_ipi_self(NOTIFICATION_VECTOR.into()) };
     }
 }
 
@@ -215,7 +220,7 @@ unsafe fn switch_out(prev: *mut bindings::task_struct) {
 pub(crate) fn collect_live_uirr(_cpu: &mut CpuLocked<'_>, receiver: &Receiver) -> u64 {
     // SAFETY: The hooks are registered only on CPUs with UINTR, which have
     // this MSR.
-    let uirr = unsafe { bindings::uintr_rdmsr(hw::msr::IA32_UINTR_RR) };
+    let uirr = unsafe { uintr_rdmsr(hw::msr::IA32_UINTR_RR) };
     let mut live = UintrState {
         uirr,
         ..UintrState::default()
@@ -238,7 +243,7 @@ pub(crate) fn disarm_this_cpu(cpu: &mut CpuLocked<'_>) {
 pub(crate) fn need_exit_hook() {
     // SAFETY: Clears this CPU's mark, for the calling thread in process
     // context.
-    unsafe { bindings::uintr_need_exit_hook() };
+    unsafe { uintr_need_exit_hook() };
 }
 
 /// The calling thread exits or execs: nothing of it may stay armed, and its

@@ -69,7 +69,6 @@ extern "C" {
         queue: *mut c_void,
         f: unsafe extern "C" fn(owner: *mut c_void, cpu: u32),
     ) -> bool;
-    fn uintr_kernel_vector_this_cpu();
     fn uintr_cpus_init() -> c_int;
     fn uintr_cpus_exit();
     fn uintr_deferred_init() -> c_int;
@@ -321,13 +320,6 @@ pub(crate) fn notify(ndst: u32, vector: u8) {
     // SAFETY: Sends a fixed system vector; an ID that no online CPU has
     // sends nothing.
     unsafe { uintr_notify(ndst, vector.into()) }
-}
-
-/// The kernel vector arrived on this CPU: wakes the waiters parked here and
-/// has the polled receivers here collect.  Hard interrupt context.
-pub(crate) fn kernel_vector_this_cpu() {
-    // SAFETY: Called from the kernel-vector hook, with interrupts off.
-    unsafe { uintr_kernel_vector_this_cpu() }
 }
 
 /// The per-CPU lists of parked receivers and their CPU hotplug callbacks,

@@ -39,9 +39,16 @@ use crate::{
 };
 use kernel::{
     bindings,
+    ffi::c_void,
     prelude::*,
     sync::Arc, //
 };
+
+extern "C" {
+    fn uintr_task_data(task: *mut c_void) -> *mut c_void;
+    fn uintr_task_attach(data: *mut c_void);
+    fn uintr_task_detach() -> *mut c_void;
+}
 
 /// The sender side of a thread: its process's table and the `mm` it is
 /// kept under.
@@ -99,7 +106,7 @@ impl TaskState {
 /// behalf, and the returned reference is not kept beyond that.
 pub(crate) unsafe fn of_task<'a>(task: *mut bindings::task_struct) -> Option<&'a TaskState> {
     // SAFETY: `task` is valid per the caller.
-    let p = unsafe { bindings::uintr_task_data(task) }.cast::<TaskState>();
+    let p = unsafe { uintr_task_data(task.cast()) }.cast::<TaskState>();
     // SAFETY: A non-null pointer was attached by `attach` from a live
     // `KBox<TaskState>`; it is changed only through `with_current_mut`,
     // which no reader can overlap (see the module documentation).
@@ -124,7 +131,7 @@ pub(crate) fn with_current_mut<R>(
     f: impl FnOnce(&mut TaskState) -> R,
 ) -> Option<R> {
     // SAFETY: The current task's state, attached from a `KBox`.
-    let p = unsafe { bindings::uintr_task_data(bindings::get_current()) }.cast::<TaskState>();
+    let p = unsafe { uintr_task_data(bindings::get_current().cast()) }.cast::<TaskState>();
     // SAFETY: Only the current task uses its state, readers only inside
     // `with_current` and hooks, none of which can run while the guard is
     // held (see the module documentation).
@@ -156,13 +163,13 @@ pub(crate) fn current_uitt() -> Option<Arc<Uitt>> {
 /// Attaches `state` to the calling thread, which must have none.
 pub(crate) fn attach(_guard: &mut XstateGuard, state: KBox<TaskState>) {
     // SAFETY: The kernel keeps the pointer until `detach`.
-    unsafe { bindings::uintr_task_attach(KBox::into_raw(state).cast()) };
+    unsafe { uintr_task_attach(KBox::into_raw(state).cast()) };
 }
 
 /// Detaches and returns the calling thread's state.
 pub(crate) fn detach(_guard: &mut XstateGuard) -> Option<KBox<TaskState>> {
     // SAFETY: Detaching the current task's own pointer.
-    let p = unsafe { bindings::uintr_task_detach() }.cast::<TaskState>();
+    let p = unsafe { uintr_task_detach() }.cast::<TaskState>();
     // SAFETY: A non-null pointer came from `attach`.
     (!p.is_null()).then(|| unsafe { KBox::from_raw(p) })
 }

@@ -34,13 +34,92 @@
 #include <net/sock.h>
 #include <asm/apic.h>
 #include <asm/fpu/api.h>
+#include <asm/irq_vectors.h>
 #include <asm/syscall.h>
+#include <asm/uintr.h>
 
 #include "uintr_shim.h"
 #include "include/uapi/linux/uintr.h"
 
 #define CREATE_TRACE_POINTS
 #include "uintr_trace.h"
+
+/*
+ * The contract with the kernel series as hw/vectors.rs and hw/xstate.rs
+ * state it: a mismatch fails the build here.
+ */
+static_assert(UINTR_NOTIFICATION_VECTOR == 0xea);
+static_assert(UINTR_KERNEL_VECTOR == 0xe9);
+static_assert(sizeof(struct uintr_state) == 48);
+static_assert(offsetof(struct uintr_state, misc) == 16);
+static_assert(offsetof(struct uintr_state, uirr) == 32);
+static_assert(offsetof(struct uintr_state, uitt_addr) == 40);
+
+/*
+ * The kernel's hooks, on the Rust side's terms: the component rather than
+ * the XSAVE buffer, NULL when the buffer holds it in its init state, and
+ * on the way to user space put into the buffer, for the hook to arm UINV.
+ */
+static void uintr_after_xsaves_hook(struct xregs_state *xsave)
+{
+	uintr_rust_after_xsaves(uintr_component(xsave, false));
+}
+
+static void uintr_before_xrstors_hook(struct xregs_state *xsave)
+{
+	uintr_rust_before_xrstors(uintr_component(xsave, false));
+}
+
+static void uintr_exit_to_user_hook(struct xregs_state *xsave)
+{
+	uintr_rust_exit_to_user(xsave ? uintr_component(xsave, true) : NULL);
+}
+
+static const struct uintr_ops uintr_hook_ops = {
+	.after_xsaves	= uintr_after_xsaves_hook,
+	.before_xrstors	= uintr_before_xrstors_hook,
+	.exit_to_user	= uintr_exit_to_user_hook,
+	.switch_out	= uintr_rust_switch_out,
+	.task_release	= uintr_rust_task_release,
+	.kernel_vector	= uintr_kernel_vector_this_cpu,
+};
+
+int uintr_hooks_register(void)
+{
+	return uintr_register_ops(&uintr_hook_ops);
+}
+
+void uintr_hooks_unregister(void)
+{
+	uintr_unregister_ops(&uintr_hook_ops);
+}
+
+void *uintr_task_data(struct task_struct *t)
+{
+	return READ_ONCE(t->thread.uintr);
+}
+
+/* The UINTR MSRs, and no other. */
+static bool uintr_msr_valid(u32 msr)
+{
+	return !WARN_ON_ONCE(msr < MSR_IA32_UINTR_RR || msr > MSR_IA32_UINTR_TT);
+}
+
+u64 uintr_rdmsr(u32 msr)
+{
+	return uintr_msr_valid(msr) ? native_rdmsrq(msr) : 0;
+}
+
+void uintr_wrmsr(u32 msr, u64 val)
+{
+	if (uintr_msr_valid(msr))
+		native_wrmsrq(msr, val);
+}
+
+void uintr_send_ipi_self(u32 vector)
+{
+	__apic_send_IPI_self(vector);
+}
 
 /* The tracepoints, for the Rust side. */
 void uintr_trace_receiver(u64 upid, bool alive)

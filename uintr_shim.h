@@ -11,6 +11,7 @@
 struct file;
 struct task_struct;
 struct uintr_poll;
+struct uintr_state;
 
 int uintr_vector_fd_install(void *vector);
 void *uintr_vector_of_file(struct file *file);
@@ -56,8 +57,28 @@ int uintr_cpus_init(void);
 void uintr_cpus_exit(void);
 int uintr_deferred_init(void);
 void uintr_deferred_exit(void);
+int uintr_hooks_register(void);
+void uintr_hooks_unregister(void);
+void *uintr_task_data(struct task_struct *t);
+u64 uintr_rdmsr(u32 msr);
+void uintr_wrmsr(u32 msr, u64 val);
+void uintr_send_ipi_self(u32 vector);
 
-/* Implemented in Rust (receiver.rs, vector_fd.rs, fpu_hooks.rs). */
+/*
+ * The kernel's functions that the Rust side calls directly: repeated from
+ * <asm/uintr.h>, so that the compiler checks shim.rs's copy against it.
+ */
+void uintr_task_attach(void *data);
+void *uintr_task_detach(void);
+void uintr_need_exit_hook(void);
+struct uintr_state *uintr_xstate_lock(void);
+
+/* Implemented in Rust (receiver.rs, vector_fd.rs, fpu_hooks.rs, fpu_hooks/ops.rs). */
+void uintr_rust_after_xsaves(struct uintr_state *image);
+void uintr_rust_before_xrstors(struct uintr_state *image);
+void uintr_rust_exit_to_user(struct uintr_state *image);
+void uintr_rust_switch_out(struct task_struct *prev);
+void uintr_rust_task_release(struct task_struct *tsk);
 bool uintr_rust_poll_kick(void *receiver);
 void uintr_rust_poll_moved(void *receiver, u32 cpu);
 void uintr_rust_cpu_online(void);

@@ -69,7 +69,8 @@ configure()
 		"$UINTR_TOP/scripts/kernel-series.config" > /dev/null
 	if has_option; then
 		if [ "$uintr" = y ]; then
-			"$wt/scripts/config" --file "$dir/.config" -e X86_USER_INTERRUPTS
+			"$wt/scripts/config" --file "$dir/.config" -e X86_USER_INTERRUPTS \
+				-e X86_USER_INTERRUPTS_KUNIT_TEST
 		else
 			"$wt/scripts/config" --file "$dir/.config" -d X86_USER_INTERRUPTS
 		fi
@@ -129,6 +130,13 @@ for p in "$UINTR_TOP"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
 	if grep -E -q "$splat" "$work/boot.log"; then
 		grep -E "$splat" "$work/boot.log" >&2
 		die "patch $n: the boot log has a splat"
+	fi
+	# From the patch that adds it on, the series' KUnit suite runs at boot.
+	if grep -q "^CONFIG_X86_USER_INTERRUPTS_KUNIT_TEST=y" "$out/.config"; then
+		grep -E -q "^ok [0-9]+ x86_uintr_hooks$" "$work/boot.log" || {
+			grep -E "not ok|Expected|x86_uintr_hooks" "$work/boot.log" >&2
+			die "patch $n: the KUnit suite x86_uintr_hooks did not pass"
+		}
 	fi
 	uintr=$(grep -c "^CONFIG_X86_USER_INTERRUPTS=y" "$out/.config" || true)
 	echo "patch $n ok (UINTR config: $uintr, checkpatch: $(printf '%s' "$checks" | grep -c . || true) findings): ${p##*/}"

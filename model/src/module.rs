@@ -355,7 +355,7 @@ impl Module {
         upid_update(hw, receiver.upid_addr, upid::suspend);
     }
 
-    /// A receiver lets its UPID go (hooks `task_exit`, `task_exec`, and the unregister call).
+    /// A receiver lets its UPID go (hook `task_release`, on exit and exec, and the unregister call).
     pub(crate) fn release(
         &mut self,
         hw: &mut Machine,

@@ -959,7 +959,7 @@ impl World {
                 if let Some(t) = self.current_user(cpu) {
                     trace!(self, "  cpu{cpu}: {} exits", self.tasks[t].name);
                     self.tasks[t].user = false;
-                    // exit_thread(): fpu__drop(), then the task_exit hook.
+                    // exit_thread(): fpu__drop(), then the task_release hook.
                     if !self.tasks[t].need_fpu_load && self.owner[cpu] == Some(t) {
                         self.owner[cpu] = None;
                     }
