@@ -5,16 +5,33 @@
 # selftests and of /init, fails on a test program that exited non-zero, on
 # a run that did not reach its end marker, and on any kernel splat (oops,
 # BUG, WARN, lockdep, RCU, kmemleak, KASAN's "BUG: KASAN:", UBSAN) in the
-# kernel log, even if every test passed.
+# kernel log, even if every test passed.  The cases of the KUnit suites
+# that ran at boot count as tests too; the suites named in $KUNIT_SUITES
+# (space-separated) must have reported.
 #
-# Usage: check-log.sh LOG NAME
+# Usage: [KUNIT_SUITES="suite ..."] check-log.sh LOG NAME
 # Prints "NAME: N passed, N failed, N skipped" and exits non-zero on failure.
 
 set -euo pipefail
 log=${1:?usage: check-log.sh LOG NAME}
 name=${2:-guest}
 
-tr -d '\r' < "$log" | awk -v name="$name" '
+tr -d '\r' < "$log" | awk -v name="$name" -v suites="${KUNIT_SUITES:-}" '
+# KTAP from the kernel log: the cases of a suite are indented, the suite is not.
+/^\[ *[0-9]+\.[0-9]+\] +(not )?ok [0-9]+ / {
+	line = $0
+	sub(/^\[ *[0-9]+\.[0-9]+\] /, "", line)
+	if (line ~ /^ /) {
+		if (line ~ /# SKIP/) skip++
+		else if (line ~ /^ +ok /) pass++
+		else { fail++; failed = failed "\n  KUnit:" line }
+	} else {
+		split(line, w, " ")
+		reported[line ~ /^not / ? w[4] : w[3]] = 1
+		if (line ~ /^not /) { fail++; failed = failed "\n  KUnit suite: " line }
+	}
+	next
+}
 /^ok [0-9]+ .*# SKIP/		{ skip++; next }
 /^ok [0-9]+ /			{ pass++; next }
 /^not ok [0-9]+ /		{ fail++; failed = failed "\n  " $0; next }
@@ -28,6 +45,9 @@ tr -d '\r' < "$log" | awk -v name="$name" '
 	}
 }
 END {
+	n = split(suites, want, " ")
+	for (i = 1; i <= n; i++)
+		if (!(want[i] in reported)) { fail++; failed = failed "\n  the KUnit suite " want[i] " did not report" }
 	if (!ended) { fail++; failed = failed "\n  the guest did not reach its end (crash or timeout)" }
 	if (splat) { fail++; failed = failed "\n  kernel splat in the log:" splats }
 	if (pass + fail == 0) { fail++; failed = failed "\n  no test results at all" }

@@ -177,6 +177,33 @@ python3 "$UINTR_TOP/scripts/check-imports.py" "$UINTR_TOP" > "$work/imports.log"
 result "the module's imports form no circle" $rc
 [ $rc -eq 0 ] || cat "$work/imports.log"
 
+# The cover letter counts the series' code lines as scripts/series-size.py
+# does, patch by patch.
+rc=0
+python3 "$UINTR_TOP/scripts/series-size.py" --check-cover > "$work/size.log" 2>&1 || rc=$?
+result "cover letter: code lines per patch as counted ($(sed -n 's/^ *\([0-9]*\)  total$/\1/p' "$work/size.log"))" $rc
+[ $rc -eq 0 ] || cat "$work/size.log"
+
+# uintr_shim.c checks the kernel's vectors and component layout against
+# literals at build time: they must be the values the Rust side uses.
+rc=0
+for v in NOTIFICATION KERNEL; do
+	rs=$(sed -n "s/^pub(crate) const ${v}_VECTOR: u8 = \(0x[0-9a-f]*\);/\1/p" "$UINTR_TOP/hw/vectors.rs")
+	grep -q "^static_assert(UINTR_${v}_VECTOR == ${rs:-none});" "$UINTR_TOP/uintr_shim.c" || rc=1
+done
+result "uintr_shim.c checks the vectors hw/vectors.rs uses" $rc
+
+# check-log.sh counts KUnit cases from the kernel log and fails a run whose
+# required suite did not report, or failed.
+rc=0
+printf '%s\n' '[    1.0] KTAP version 1' '[    1.1]     ok 1 a' \
+	'[    1.2]     ok 2 b # SKIP no' '[    1.3] ok 1 s' 'uintr-guest: end' > "$work/k1.log"
+[ "$(KUNIT_SUITES=s "$UINTR_TOP/scripts/check-log.sh" "$work/k1.log" k)" = "k: 1 passed, 0 failed, 1 skipped" ] || rc=1
+KUNIT_SUITES="s t" "$UINTR_TOP/scripts/check-log.sh" "$work/k1.log" k > /dev/null && rc=1
+printf '%s\n' '[    1.1]     not ok 1 a' '[    1.3] not ok 1 s' 'uintr-guest: end' > "$work/k2.log"
+KUNIT_SUITES=s "$UINTR_TOP/scripts/check-log.sh" "$work/k2.log" k > /dev/null && rc=1
+result "check-log.sh: KUnit cases count, a missing or failed suite fails" $rc
+
 # The model's tests, one TAP line each.
 rc=0
 (cd "$UINTR_TOP/model" &&

@@ -51,7 +51,8 @@ guest()
 		--initrd "$UINTR_CACHE/initramfs-$variant.cpio.zst" --cpus "$cpus" \
 		--append "$append" --timeout "$timeout" --log "$results/$name.log" || rc=$?
 	[ $rc -eq 0 ] || echo "$name: runner exited with $rc" >&2
-	"$UINTR_TOP/scripts/check-log.sh" "$results/$name.log" "$name"
+	KUNIT_SUITES=x86_uintr_hooks \
+		"$UINTR_TOP/scripts/check-log.sh" "$results/$name.log" "$name"
 }
 
 build()
