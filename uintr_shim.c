@@ -51,28 +51,32 @@
 static_assert(UINTR_NOTIFICATION_VECTOR == 0xea);
 static_assert(UINTR_KERNEL_VECTOR == 0xe9);
 static_assert(sizeof(struct uintr_state) == 48);
+static_assert(offsetof(struct uintr_state, handler) == 0);
+static_assert(offsetof(struct uintr_state, stack_adjust) == 8);
 static_assert(offsetof(struct uintr_state, misc) == 16);
+static_assert(offsetof(struct uintr_state, upid_addr) == 24);
 static_assert(offsetof(struct uintr_state, uirr) == 32);
 static_assert(offsetof(struct uintr_state, uitt_addr) == 40);
 
 /*
  * The kernel's hooks, on the Rust side's terms: the component rather than
- * the XSAVE buffer, NULL when the buffer holds it in its init state, and
- * on the way to user space put into the buffer, for the hook to arm UINV.
+ * the XSAVE buffer, NULL when the buffer holds it in its init state.  On
+ * the way to user space, the kernel has put it into the buffer that
+ * XRSTORS loads, for the hook to arm UINV there.
  */
 static void uintr_after_xsaves_hook(struct xregs_state *xsave)
 {
-	uintr_rust_after_xsaves(uintr_component(xsave, false));
+	uintr_rust_after_xsaves(uintr_component(xsave));
 }
 
 static void uintr_before_xrstors_hook(struct xregs_state *xsave)
 {
-	uintr_rust_before_xrstors(uintr_component(xsave, false));
+	uintr_rust_before_xrstors(uintr_component(xsave));
 }
 
 static void uintr_exit_to_user_hook(struct xregs_state *xsave)
 {
-	uintr_rust_exit_to_user(xsave ? uintr_component(xsave, true) : NULL);
+	uintr_rust_exit_to_user(xsave ? uintr_component(xsave) : NULL);
 }
 
 static const struct uintr_ops uintr_hook_ops = {

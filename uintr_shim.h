@@ -65,8 +65,10 @@ void uintr_wrmsr(u32 msr, u64 val);
 void uintr_send_ipi_self(u32 vector);
 
 /*
- * The kernel's functions that the Rust side calls directly: repeated from
- * <asm/uintr.h>, so that the compiler checks shim.rs's copy against it.
+ * The kernel's functions that the Rust side calls directly, repeated from
+ * <asm/uintr.h> so that a change there fails this build.  The Rust
+ * declarations (task.rs, cpu.rs, fpu_hooks.rs) are kept equal to these by
+ * hand.
  */
 void uintr_task_attach(void *data);
 void *uintr_task_detach(void);

@@ -133,7 +133,7 @@ for p in "$UINTR_TOP"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
 	fi
 	# From the patch that adds it on, the series' KUnit suite runs at boot.
 	if grep -q "^CONFIG_X86_USER_INTERRUPTS_KUNIT_TEST=y" "$out/.config"; then
-		grep -E -q "^ok [0-9]+ x86_uintr_hooks$" "$work/boot.log" || {
+		tr -d '\r' < "$work/boot.log" | grep -E -q "^ok [0-9]+ x86_uintr_hooks$" || {
 			grep -E "not ok|Expected|x86_uintr_hooks" "$work/boot.log" >&2
 			die "patch $n: the KUnit suite x86_uintr_hooks did not pass"
 		}

@@ -22,50 +22,67 @@ EXCLUDED = ("Documentation/", "MAINTAINERS")
 EXCLUDED_SUFFIX = "_kunit.c"  # the KUnit suite
 
 
-def code_lines(lines):
-    """The added lines of one hunk that are code, in order."""
-    out, in_comment = [], False
-    for line in lines:
-        text = line.strip()
+def strip_comments(text, in_comment):
+    """TEXT without its C comments; returns it and whether a comment is open."""
+    out = ""
+    while text:
         if in_comment:
-            if "*/" in text:
-                in_comment = False
-                text = text.split("*/", 1)[1].strip()
-            else:
-                continue
-        if text.startswith("/*"):
-            if "*/" not in text:
-                in_comment = True
-                continue
-            text = text.split("*/", 1)[1].strip()
-        if not text or text.startswith("//") or text.startswith("#") and \
-                not re.match(r"#\s*(include|define|if|ifdef|ifndef|elif|else|endif|undef)\b", text):
-            # Kconfig and Makefile comments start with '#'.
+            end = text.find("*/")
+            if end < 0:
+                return out, True
+            text, in_comment = text[end + 2:], False
+        else:
+            start = text.find("/*")
+            line = text.find("//")
+            if line >= 0 and (start < 0 or line < start):
+                return out + text[:line], False
+            if start < 0:
+                return out + text, False
+            out += text[:start]
+            text, in_comment = text[start + 2:], True
+    return out, in_comment
+
+
+def code_lines(lines):
+    """The added lines of one hunk that are code, in order.
+
+    LINES are (added, text) pairs of the hunk, context included, so that a
+    comment opened in a context line is known."""
+    out, in_comment = [], False
+    for added, line in lines:
+        text, in_comment = strip_comments(line, in_comment)
+        text = text.strip()
+        if not added or not text:
             continue
+        if text.startswith("#") and not re.match(
+                r"#\s*(include|define|if|ifdef|ifndef|elif|else|endif|undef)\b", text):
+            continue  # Kconfig and Makefile comments start with '#'.
         out.append(line)
     return out
 
 
 def parse(path):
-    """Yields (file, hunk header, added lines) for each hunk of a patch."""
-    fname, header, added = None, None, []
+    """Yields (file, hunk header, [(added, text)]) for each hunk of a patch."""
+    fname, header, lines = None, None, []
     with open(path, encoding="utf-8") as f:
         for raw in f:
             line = raw.rstrip("\n")
             if line.startswith("diff --git "):
                 if header is not None:
-                    yield fname, header, added
-                fname, header, added = line.split(" b/", 1)[1], None, []
+                    yield fname, header, lines
+                fname, header, lines = line.split(" b/", 1)[1], None, []
             elif fname and line.startswith("@@"):
                 if header is not None:
-                    yield fname, header, added
-                header, added = line, []
-            elif header is not None and line.startswith("+") and not line.startswith("+++"):
-                added.append(line[1:])
+                    yield fname, header, lines
+                header, lines = line, []
             elif line == "-- ":
                 break
+            elif header is not None and line.startswith("+"):
+                lines.append((True, line[1:]))
+            elif header is not None and line.startswith(" "):
+                lines.append((False, line[1:]))
     if header is not None:
-        yield fname, header, added
+        yield fname, header, lines
 
 
 def count(path, by):

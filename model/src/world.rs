@@ -959,14 +959,14 @@ impl World {
                 if let Some(t) = self.current_user(cpu) {
                     trace!(self, "  cpu{cpu}: {} exits", self.tasks[t].name);
                     self.tasks[t].user = false;
-                    // exit_thread(): fpu__drop(), then the task_release hook.
-                    if !self.tasks[t].need_fpu_load && self.owner[cpu] == Some(t) {
-                        self.owner[cpu] = None;
-                    }
+                    // exit_thread(): the task_release hook, then fpu__drop().
                     if self.tasks[t].tif_uintr {
                         self.release_receiver(cpu, t)?;
                         self.tasks[t].sender = None;
                         self.set_tif_uintr(t, false);
+                    }
+                    if !self.tasks[t].need_fpu_load && self.owner[cpu] == Some(t) {
+                        self.owner[cpu] = None;
                     }
                     // The final schedule.
                     self.switch_to(cpu, cpu);
