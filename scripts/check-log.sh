@@ -17,9 +17,11 @@ log=${1:?usage: check-log.sh LOG NAME}
 name=${2:-guest}
 
 tr -d '\r' < "$log" | awk -v name="$name" -v suites="${KUNIT_SUITES:-}" '
-# The kernel log again, as /init dumps it: scanned for splats only.
+# The kernel log again, as /init dumps it: scanned for splats and for
+# KUnit failures, which may have scrolled past the console.
 /^uintr-guest: dmesg begin/	{ dump = 1 }
 /^uintr-guest: dmesg end/	{ dump = 0 }
+dump && /^\[ *[0-9]+\.[0-9]+\] +not ok [0-9]+ / { fail++; failed = failed "\n  KUnit (dmesg):" substr($0, index($0, "]") + 1) }
 # KTAP from the kernel log: the cases of a suite are indented, the suite is not.
 !dump && /^\[ *[0-9]+\.[0-9]+\] +(not )?ok [0-9]+ / {
 	line = $0

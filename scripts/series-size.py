@@ -47,9 +47,14 @@ def code_lines(lines):
     """The added lines of one hunk that are code, in order.
 
     LINES are (added, text) pairs of the hunk, context included, so that a
-    comment opened in a context line is known."""
-    out, in_comment = [], False
+    comment opened in a context line is known.  A hunk may start inside a
+    comment: until a line shows otherwise, one that starts with "*" is
+    taken for a comment's."""
+    out, in_comment, known = [], False, False
     for added, line in lines:
+        if not known and not in_comment and re.match(r"\s*\*(\s|/|$)", line):
+            in_comment = True
+        known = known or bool(line.strip())
         text, in_comment = strip_comments(line, in_comment)
         text = text.strip()
         if not added or not text:

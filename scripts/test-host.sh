@@ -203,6 +203,8 @@ KUNIT_SUITES="s t" "$UINTR_TOP/scripts/check-log.sh" "$work/k1.log" k > /dev/nul
 # The dump of the kernel log by /init does not count twice.
 printf '%s\n' 'uintr-guest: dmesg begin' '[    1.1]     ok 1 a' '[    1.3] ok 1 s' 'uintr-guest: dmesg end' >> "$work/k1.log"
 [ "$(KUNIT_SUITES=s "$UINTR_TOP/scripts/check-log.sh" "$work/k1.log" k)" = "k: 1 passed, 0 failed, 1 skipped" ] || rc=1
+printf '%s\n' 'uintr-guest: dmesg begin' '[    1.2]     not ok 3 c' 'uintr-guest: dmesg end' >> "$work/k1.log"
+KUNIT_SUITES=s "$UINTR_TOP/scripts/check-log.sh" "$work/k1.log" k > /dev/null && rc=1
 printf '%s\n' '[    1.3] ok 1 s # SKIP no UINTR' 'uintr-guest: end' > "$work/k3.log"
 KUNIT_SUITES=s "$UINTR_TOP/scripts/check-log.sh" "$work/k3.log" k > /dev/null && rc=1
 printf '%s\n' '[    1.1]     not ok 1 a' '[    1.3] not ok 1 s' 'uintr-guest: end' > "$work/k2.log"
