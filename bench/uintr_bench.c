@@ -1367,19 +1367,62 @@ static void run_ctx(void)
 	run_ctx_set(idle, true, true);
 }
 
-/* getppid() in a loop: the cost of one system call, plain or in a receiver. */
+/*
+ * getppid() in a loop: the cost of one system call in a plain thread, in a
+ * receiver, or in a sender.  A sender has the module's state attached and
+ * so takes the same kernel path on its way out as a receiver, but it never
+ * has UINV armed: the difference between the two is not the kernel's.
+ */
+enum syscall_role { ROLE_PLAIN, ROLE_RECEIVER, ROLE_SENDER };
+
+struct sender_peer {
+	int fd[2];	/* the receiver passes its vector fd, then waits for EOF */
+	int done[2];
+};
+
+/* The receiver a sender registers with: in its own thread, idle. */
+static void *sender_peer_thread(void *arg)
+{
+	struct sender_peer *p = arg;
+	struct uintr_handler_args h = { .handler = (uintptr_t)uintr_handler };
+	struct uintr_vector_args v = { .vector = 0 };
+	int dev, vfd = -1;
+	char c;
+
+	dev = open(UINTR_DEV, O_RDWR | O_CLOEXEC);
+	if (dev >= 0 && !ioctl(dev, UINTR_REGISTER_HANDLER, &h))
+		vfd = ioctl(dev, UINTR_CREATE_VECTOR_FD, &v);
+	if (write(p->fd[1], &vfd, sizeof(vfd)) != sizeof(vfd))
+		die("sender peer: write");
+	if (vfd >= 0 && read(p->done[0], &c, 1) < 0)
+		die("sender peer: read");
+	if (vfd >= 0)
+		close(vfd);
+	if (dev >= 0)
+		close(dev);
+	return NULL;
+}
+
 static void *syscall_thread(void *arg)
 {
-	bool receiver = arg != NULL;
-	const char *name = receiver ? "syscall_receiver" : "syscall_plain";
-	int n = opt_n, warm = opt_n / 10 + 10, dev = -1;
+	enum syscall_role role = (enum syscall_role)(uintptr_t)arg;
+	static const char *const names[] = {
+		[ROLE_PLAIN] = "syscall_plain",
+		[ROLE_RECEIVER] = "syscall_receiver",
+		[ROLE_SENDER] = "syscall_sender",
+	};
+	const char *name = names[role];
+	int n = opt_n, warm = opt_n / 10 + 10, dev = -1, vfd = -1;
 	uint64_t *v = malloc(n * sizeof(*v));
+	struct sender_peer peer = { .fd = { -1, -1 }, .done = { -1, -1 } };
+	pthread_t peer_thread;
+	bool ok = role != ROLE_SENDER;
 	struct stats st;
 
 	if (!v)
 		die("out of memory");
 	pin(0);
-	if (receiver) {
+	if (role == ROLE_RECEIVER) {
 		struct uintr_handler_args h = { .handler = (uintptr_t)uintr_handler };
 
 		dev = open(UINTR_DEV, O_RDWR | O_CLOEXEC);
@@ -1389,18 +1432,46 @@ static void *syscall_thread(void *arg)
 			return NULL;
 		}
 		_stui();
+	} else if (role == ROLE_SENDER) {
+		struct uintr_sender_args sa;
+
+		if (pipe(peer.fd) || pipe(peer.done) ||
+		    pthread_create(&peer_thread, NULL, sender_peer_thread, &peer))
+			die("sender peer");
+		if (read(peer.fd[0], &vfd, sizeof(vfd)) != sizeof(vfd))
+			die("sender peer: read");
+		sa = (struct uintr_sender_args){ .fd = vfd };
+		dev = open(UINTR_DEV, O_RDWR | O_CLOEXEC);
+		if (vfd < 0 || dev < 0 || ioctl(dev, UINTR_REGISTER_SENDER, &sa) < 0)
+			print_skip("syscall", name, "thread", opt_state, strerror(errno));
+		else
+			ok = true;
 	}
-	for (int i = 0; i < warm + n; i++) {
+	for (int i = 0; ok && i < warm + n; i++) {
 		uint64_t t0 = tsc();
 
 		syscall(SYS_getppid);
 		if (i >= warm)
 			v[i - warm] = tsc() - t0;
 	}
-	if (receiver) {
+	if (role == ROLE_RECEIVER) {
 		_clui();
 		ioctl(dev, UINTR_UNREGISTER_HANDLER, 0);
+	}
+	if (role == ROLE_SENDER) {
+		if (ok)
+			ioctl(dev, UINTR_UNREGISTER_SENDER, 0);
+		close(peer.done[1]);
+		pthread_join(peer_thread, NULL);
+		close(peer.fd[0]);
+		close(peer.fd[1]);
+		close(peer.done[0]);
+	}
+	if (dev >= 0)
 		close(dev);
+	if (!ok) {
+		free(v);
+		return NULL;
 	}
 	st = summarize(v, n);
 	printf("BENCH {\"kind\":\"syscall\",\"machine\":\"%s\",\"mech\":\"%s\",\"mode\":\"thread\","
@@ -1414,11 +1485,11 @@ static void *syscall_thread(void *arg)
 	return NULL;
 }
 
-static void run_syscall(bool receiver)
+static void run_syscall(enum syscall_role role)
 {
 	pthread_t t;
 
-	if (pthread_create(&t, NULL, syscall_thread, receiver ? (void *)1 : NULL))
+	if (pthread_create(&t, NULL, syscall_thread, (void *)(uintptr_t)role))
 		die("pthread_create");
 	pthread_join(t, NULL);
 }
@@ -1516,11 +1587,14 @@ int main(int argc, char **argv)
 	if (opt_only & ONLY_CTX)
 		run_ctx();
 	if (opt_only & ONLY_SYSCALL) {
-		run_syscall(false);
-		if (have_uintr)
-			run_syscall(true);
-		else
+		run_syscall(ROLE_PLAIN);
+		if (have_uintr) {
+			run_syscall(ROLE_RECEIVER);
+			run_syscall(ROLE_SENDER);
+		} else {
 			print_skip("syscall", "syscall_receiver", "thread", opt_state, uintr_why);
+			print_skip("syscall", "syscall_sender", "thread", opt_state, uintr_why);
+		}
 	}
 	if (opt_only & ONLY_IPC)
 		run_ipc(opt_state);

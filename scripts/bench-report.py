@@ -136,12 +136,14 @@ def targets(recs):
                 })
     sp, sr = find(recs, "syscall", "syscall_plain", "thread", "loaded"), \
         find(recs, "syscall", "syscall_receiver", "thread")
+    ss = find(recs, "syscall", "syscall_sender", "thread")
     cp, cr = find(recs, "ctx", "ctx_plain", "threads", "loaded"), \
         find(recs, "ctx", "ctx_receivers", "threads")
     detail = ("argued from fpu_hooks.rs and logic/fpu.rs (see Documentation/benchmarks.md); "
               "measured cost of being a receiver:")
     if sp and sr:
-        detail += f" getppid {sr['median']:.0f} vs {sp['median']:.0f} ticks;"
+        detail += f" getppid {sr['median']:.0f} vs {sp['median']:.0f} ticks"
+        detail += f" ({ss['median']:.0f} in a sender);" if ss else ";"
     if cp and cr:
         detail += f" context-switch round trip {cr['median']:.0f} vs {cp['median']:.0f} ticks"
     out.append({
