@@ -52,11 +52,12 @@ bool uintr_fpregs_lock_live(void);
 void uintr_fpregs_unlock(void);
 bool uintr_task_sleeps_interruptibly(struct task_struct *t);
 bool uintr_poll_locked(struct uintr_poll *p, void (*fn)(void *owner, u32 cpu));
-void uintr_kernel_vector_this_cpu(void);
 int uintr_cpus_init(void);
 void uintr_cpus_exit(void);
 int uintr_deferred_init(void);
 void uintr_deferred_exit(void);
+/* The kernel vector's hook, in the ops that uintr_hooks_register() registers */
+void uintr_kernel_vector_this_cpu(void);
 int uintr_hooks_register(void);
 void uintr_hooks_unregister(void);
 void *uintr_task_data(struct task_struct *t);
