@@ -27,7 +27,8 @@
  * CLOCK_MONOTONIC.  With --check,
  * measures the latencies only and exits non-zero unless the ktimer's
  * median is below both the signal's and the timerfd's (the targets of the
- * timer work); make check runs that, on every test kernel.
+ * timer work): 3 if only that order is wrong, 1 on an error; make check
+ * runs that, on every test kernel.
  *
  *   uintr_bench_timer [--samples N] [--cpu N] [--check]
  */
@@ -406,7 +407,8 @@ int main(int argc, char **argv)
 			return 0;
 		printf("timer: check failed: ktimer p50 %.1f us, signal %.1f us, timerfd %.1f us\n",
 		       k, s, f);
-		return 1;
+		/* 3: only the order was off, which other work on the CPU can cause. */
+		return k >= 0 && s > 0 && f > 0 ? 3 : 1;
 	}
 	/* Periodic timers only on a kernel fast enough for them (see above). */
 	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {

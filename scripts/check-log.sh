@@ -42,6 +42,7 @@ dump && /^\[ *[0-9]+\.[0-9]+\] +not ok [0-9]+ / { fail++; failed = failed "\n  K
 /^ok [0-9]+ /			{ pass++; next }
 /^not ok [0-9]+ /		{ fail++; failed = failed "\n  " $0; next }
 /^# exit: /			{ if ($4 != 0) { fail++; failed = failed "\n  program " $3 " exited with " $4 } next }
+/^# timed: .* failed once$/	{ repeated = repeated "\n  " substr($0, 10); next }
 /^uintr-guest: end/		{ ended = 1 }
 /(------------\[ cut here \]|BUG:|Oops:|WARNING:|Call Trace:|Kernel panic|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|unreferenced object|general protection fault, |stack segment: |double fault|UBSAN:)/ {
 	# Kernel log lines carry a timestamp; test output does not.
@@ -58,5 +59,7 @@ END {
 	if (splat) { fail++; failed = failed "\n  kernel splat in the log:" splats }
 	if (pass + fail == 0) { fail++; failed = failed "\n  no test results at all" }
 	printf "%s: %d passed, %d failed, %d skipped\n", name, pass, fail, skip
+	# A timed check that passed only on its second run is shown.
+	if (repeated) printf "%s timed checks run twice:%s\n", name, repeated
 	if (fail) { printf "%s failures:%s\n", name, failed; exit 1 }
 }'

@@ -211,6 +211,52 @@ printf '%s\n' '[    1.1]     not ok 1 a' '[    1.3] not ok 1 s' 'uintr-guest: en
 KUNIT_SUITES=s "$UINTR_TOP/scripts/check-log.sh" "$work/k2.log" k > /dev/null && rc=1
 result "check-log.sh: KUnit cases count, a missing or failed suite fails" $rc
 
+# check-log.sh shows a timed check that passed on its second run.
+printf '%s\n' '# timed: t failed once' 'ok 1 guest: t' 'uintr-guest: end' > "$work/t1.log"
+rc=0
+[ "$(KUNIT_SUITES= "$UINTR_TOP/scripts/check-log.sh" "$work/t1.log" k)" = "$(printf '%s\n' \
+	'k: 1 passed, 0 failed, 0 skipped' 'k timed checks run twice:' '  t failed once')" ] || rc=1
+result "check-log.sh: a timed check run twice is shown" $rc
+
+# The guest's timed checks: a check that fails once runs once more and the
+# second run decides; a failure names the task that took the CPU; a process
+# left behind is found.  In a PID namespace, where the shell is PID 1 as
+# /init is in the guest.
+sed -n '/^result()/,/^uintr_cpu=no/p' "$UINTR_TOP/scripts/guest-init" > "$work/gi.sh"
+cat > "$work/gi-test.sh" << 'SH'
+. "$1/gi.sh"
+settle() { :; }
+n=0
+timed flaky sh -c "[ -e $1/once ] || { touch $1/once; exit 3; }"
+timed broken sh -c "[ -e $1/twice ] || { touch $1/twice; exit 1; }"
+timed slow sh -c 'exit 3'
+sh -c 'while :; do :; done' &
+hog=$!
+timed busy sh -c 'sleep 0.5; exit 1'
+kill $hog
+wait $hog
+strays > "$1/strays"
+echo "strays: [$(cat "$1/strays")]"
+sleep 30 &
+until read -r c < /proc/$!/comm && [ "$c" = sleep ]; do :; done
+strays
+kill $!
+SH
+TMPDIR=$work unshare -fp --mount-proc busybox sh "$work/gi-test.sh" "$work" > "$work/gi.log" 2>&1 || true
+rc=0
+grep -qx 'ok 1 guest: flaky' "$work/gi.log" || rc=1
+grep -qx '# timed: flaky failed once' "$work/gi.log" || rc=1
+grep -qx 'not ok 2 guest: broken' "$work/gi.log" || rc=1
+grep -q '# timed: broken' "$work/gi.log" && rc=1
+grep -qx 'not ok 3 guest: slow' "$work/gi.log" || rc=1
+grep -qx 'not ok 4 guest: busy' "$work/gi.log" || rc=1
+grep -q '^# cpu: ticks user [0-9]* system [0-9]* idle [0-9]* irq [0-9]* softirq [0-9]*$' "$work/gi.log" || rc=1
+grep -q '^# cpu: [0-9]* ticks sh (pid [0-9]*)$' "$work/gi.log" || rc=1
+grep -qx 'strays: \[\]' "$work/gi.log" || rc=1
+grep -q '^[0-9]* ppid 1 sleep state [RS]$' "$work/gi.log" || rc=1
+[ $rc -eq 0 ] || sed 's/^/# /' "$work/gi.log"
+result "guest-init: a timing failure runs twice, others once; what took the CPU is named; strays are found" $rc
+
 # The model's tests, one TAP line each.
 rc=0
 (cd "$UINTR_TOP/model" &&

@@ -36,7 +36,8 @@
  * iteration (restore and UIRET, or sigreturn).  busy_ratio is the time in
  * tasks against run to completion ("none", run first on the same
  * arrivals).  Times are in microseconds of the TSC, calibrated against
- * CLOCK_MONOTONIC.
+ * CLOCK_MONOTONIC.  --check exits 1 unless every source preempts, and 3
+ * if only SENDUIPI's short-task p99 is not below run to completion's.
  *
  *   uintr_sched [--preempt MODE]... [--quantum US]... [--tasks N]
  *               [--load PERCENT] [--short US] [--long US] [--check]
@@ -535,7 +536,7 @@ int main(int argc, char **argv)
 	size_t n = 2000;
 	struct result base;
 	cpu_set_t set;
-	int c, failures = 0;
+	int c, failures = 0, slow = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -651,13 +652,17 @@ int main(int argc, char **argv)
 			 * also shortens the short tasks' tail (those stuck behind
 			 * a long task), a factor of 3 in the runs so far.
 			 */
-			if (check && (!r.preemptions ||
-				      (m == UIPI && r.short_p99 >= base.short_p99))) {
-				printf("sched: mode=%s quantum_us=%u: check failed\n",
+			if (check && !r.preemptions) {
+				printf("sched: mode=%s quantum_us=%u: check failed: no preemption\n",
 				       mode_name[m], quanta[q]);
 				failures++;
+			} else if (check && m == UIPI && r.short_p99 >= base.short_p99) {
+				printf("sched: mode=%s quantum_us=%u: check failed: short_p99_us not below none's\n",
+				       mode_name[m], quanta[q]);
+				slow++;
 			}
 		}
 	}
-	return failures ? 1 : 0;
+	/* 3: only a latency was off, which other work on the CPU can cause. */
+	return failures ? 1 : slow ? 3 : 0;
 }
