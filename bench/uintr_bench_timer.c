@@ -128,21 +128,32 @@ static struct timespec ts(int64_t ns)
 }
 
 /*
- * Expiry to reaction for @n expiries of a periodic timer of LATENCY_PERIOD_NS
- * started at an absolute time: expiry k is due at start + k * period (the
- * kernel re-arms all three on that grid), so its lateness is the
- * reaction's time less that.  A period long enough that no source falls
- * behind (see above); timerfd reports missed periods, which are skipped.
+ * Expiry to reaction for @n reactions to a periodic timer of
+ * LATENCY_PERIOD_NS started at an absolute time: expiry k is due at
+ * start + k * period (the kernel re-arms all three on that grid).  Expiries
+ * that come while the thread cannot react coalesce: into one pending
+ * interrupt (a UINTR_CREATE_TIMER timer posts to the same vector), one
+ * pending signal (the POSIX timer counts an overrun), one read() (timerfd
+ * returns their number).  A reaction answers the latest expiry due, and its
+ * lateness is measured from that one; the coalesced ones are counted in
+ * *@missed.  (Matching the k-th reaction to the k-th expiry instead made
+ * expiries coalesced at the start add as many periods to every later
+ * sample.)  Two reactions within one period: the first was taken before
+ * the second's expiry but timed after it, so it answered the expiry
+ * before.  Returns the median, or -1 on an error.
  */
-static double latency(const char *src, int vfd, size_t n)
+static double latency(const char *src, int vfd, size_t n, size_t *missed)
 {
 	static int64_t lat[MAX_SAMPLES];
 	int64_t at = now_ns() + 2 * LATENCY_PERIOD_NS;
 	struct itimerspec its = { .it_value = ts(at), .it_interval = ts(LATENCY_PERIOD_NS) };
 	timer_t pt = (timer_t)-1;
-	size_t k = 0, got = 0;
+	size_t got = 0, skipped = 0;
+	int64_t k = 0, j, t;
+	double p50 = -1;
 	int h = -1, tfd = -1;
 
+	*missed = 0;
 	periods = 0;
 	if (!strcmp(src, "ktimer")) {
 		h = uintr_timer_create(vfd, (uint64_t)at, LATENCY_PERIOD_NS, 1);
@@ -150,36 +161,54 @@ static double latency(const char *src, int vfd, size_t n)
 			return -1;
 	} else if (!strcmp(src, "signal")) {
 		pt = posix_timer();
-		timer_settime(pt, TIMER_ABSTIME, &its, NULL);
+		if (pt == (timer_t)-1 || timer_settime(pt, TIMER_ABSTIME, &its, NULL))
+			goto out;
 	} else {
 		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-		timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+		if (tfd < 0 || timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL))
+			goto out;
 	}
 	while (got < n) {
 		if (tfd >= 0) {
 			uint64_t x;
 
 			if (read(tfd, &x, sizeof(x)) != sizeof(x) || !x)
-				return -1;
-			k += x - 1;
-			lat[got++] = now_ns() - (at + (int64_t)k * LATENCY_PERIOD_NS);
+				goto out;
+			*missed += x - 1;
+			k += (int64_t)x - 1;
+			lat[got++] = now_ns() - (at + k * LATENCY_PERIOD_NS);
 			k++;
 			continue;
 		}
-		while (periods <= k)
+		while (periods <= got)
 			;
-		lat[got++] = stamps[k < MAX_SAMPLES ? k : MAX_SAMPLES - 1] -
-			     (at + (int64_t)k * LATENCY_PERIOD_NS);
-		k++;
+		t = ((volatile int64_t *)stamps)[got];
+		j = t < at ? -1 : (t - at) / LATENCY_PERIOD_NS;
+		if (j < k) {
+			/* Same period as the previous reaction (j == k - 1). */
+			if (!got || !skipped)
+				goto out;	/* a reaction with no expiry of its own */
+			lat[got - 1] += LATENCY_PERIOD_NS;
+			--*missed;
+			skipped = 0;
+		} else {
+			skipped = (size_t)(j - k);
+			*missed += skipped;
+		}
+		lat[got++] = t - (at + j * LATENCY_PERIOD_NS);
+		k = j + 1;
 	}
+	p50 = pct_us(lat, n, 50);
+	printf("timer: latency source=%s samples=%zu p50_us=%.1f p99_us=%.1f missed=%zu\n", src,
+	       n, p50, pct_us(lat, n, 99), *missed);
+out:
 	if (h >= 0)
 		close(h);
 	if (pt != (timer_t)-1)
 		timer_delete(pt);
 	if (tfd >= 0)
 		close(tfd);
-	report("latency", src, lat, n);
-	return pct_us(lat, n, 50);
+	return p50;
 }
 
 /* The actual periods of a periodic timer over @n periods. */
@@ -361,6 +390,7 @@ int main(int argc, char **argv)
 	};
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 	double k, s, f;
+	size_t missed, unused;
 	size_t n = 200;
 	bool check = false;
 	uint64_t iters;
@@ -399,17 +429,23 @@ int main(int argc, char **argv)
 		return 1;
 	uintr_unblock();
 
-	k = latency("ktimer", vfd, n);
-	s = latency("signal", vfd, n);
-	f = latency("timerfd", vfd, n);
+	k = latency("ktimer", vfd, n, &missed);
+	s = latency("signal", vfd, n, &unused);
+	f = latency("timerfd", vfd, n, &unused);
 	if (check) {
-		if (k >= 0 && s > 0 && f > 0 && k < s && k < f)
+		/*
+		 * A tenth of the kernel timer's expiries may coalesce while
+		 * the receiver cannot run; a lost post shows up as more.
+		 */
+		if (k >= 0 && s > 0 && f > 0 && k < s && k < f && missed <= n / 10)
 			return 0;
-		printf("timer: check failed: ktimer p50 %.1f us, signal %.1f us, timerfd %.1f us\n",
-		       k, s, f);
-		/* 3: only the order was off, which other work on the CPU can cause. */
+		printf("timer: check failed: ktimer p50 %.1f us (missed %zu), signal %.1f us, "
+		       "timerfd %.1f us\n", k, missed, s, f);
+		/* 3: only the timing was off, which other work on the CPU can cause. */
 		return k >= 0 && s > 0 && f > 0 ? 3 : 1;
 	}
+	if (k < 0 || s < 0 || f < 0)
+		return 1;
 	/* Periodic timers only on a kernel fast enough for them (see above). */
 	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
 		wlatency("watch", vfd, n, cpu);
